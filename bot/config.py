@@ -1,0 +1,210 @@
+"""Settings from the environment (and ``.env``, loaded by the CLI; the environment wins).
+
+``Config.from_env(mapping)`` validates everything and raises ``ConfigError`` with one line naming the variable.
+Secrets are ``repr=False`` so a logged config never shows them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A missing or invalid setting; the message names the variable."""
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float, maximum: float) -> float:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum:g} and {maximum:g}, got {raw}")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int) -> int:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}")
+    value = int(raw)
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {raw}")
+    return value
+
+
+def _ids(env: Mapping[str, str], name: str, prefixes: tuple[str, ...]) -> frozenset[str]:
+    raw = _get(env, name) or ""
+    ids = [part.strip() for part in raw.replace(";", ",").replace(" ", ",").split(",") if part.strip()]
+    for item in ids:
+        if not item.startswith(prefixes) or not item.isalnum():
+            expected = " or ".join(f"{p}…" for p in prefixes)
+            raise ConfigError(f"{name}: {item!r} is not a Slack ID (expected {expected})")
+    return frozenset(ids)
+
+
+@dataclass(frozen=True, slots=True)
+class QumuloConfig:
+    """How to reach and authenticate to the cluster."""
+
+    host: str
+    port: int = 8000
+    scheme: str = "https"
+    access_token: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+    timeout_s: float = 10.0
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
+
+    @property
+    def verify(self) -> bool | str:
+        """The value for requests' ``verify=``: False, True, or the CA bundle path."""
+        if not self.verify_tls:
+            return False
+        return self.ca_bundle or True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> QumuloConfig:
+        host = _get(env, "QUMULO_HOST")
+        if host is None:
+            raise ConfigError("QUMULO_HOST is not set: the cluster's address, e.g. qumulo.example.com")
+        scheme = "https"
+        if "://" in host:
+            scheme, _, host = host.partition("://")
+            scheme = scheme.lower()
+            if scheme not in ("http", "https"):
+                raise ConfigError(f"QUMULO_HOST: unsupported scheme {scheme!r} (use https:// or http://)")
+            host = host.rstrip("/")
+        if not host or "/" in host or " " in host:
+            raise ConfigError(f"QUMULO_HOST must be a host name or IP address, got {host!r}")
+        port = _int(env, "QUMULO_PORT", 8000, minimum=1, maximum=65535)
+        token = _get(env, "QUMULO_ACCESS_TOKEN")
+        username = _get(env, "QUMULO_USERNAME")
+        password = _get(env, "QUMULO_PASSWORD")
+        if token is None:
+            if username is None and password is None:
+                raise ConfigError(
+                    "QUMULO_ACCESS_TOKEN is not set (or set QUMULO_USERNAME and QUMULO_PASSWORD instead)"
+                )
+            if username is None:
+                raise ConfigError("QUMULO_USERNAME is not set (QUMULO_PASSWORD is set without it)")
+            if password is None:
+                raise ConfigError("QUMULO_PASSWORD is not set (QUMULO_USERNAME is set without it)")
+        ca_bundle = _get(env, "QUMULO_CA_BUNDLE")
+        if ca_bundle is not None and not Path(ca_bundle).is_file():
+            raise ConfigError(f"QUMULO_CA_BUNDLE: no such file {ca_bundle!r}")
+        return cls(
+            host=host,
+            port=port,
+            scheme=scheme,
+            access_token=token,
+            username=username,
+            password=password,
+            verify_tls=_bool(env, "QUMULO_VERIFY_TLS", True),
+            ca_bundle=ca_bundle,
+            timeout_s=_number(env, "QUMULO_TIMEOUT_S", 10.0, minimum=0.1, maximum=600),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SlackConfig:
+    """Slack credentials. Socket Mode when ``app_token`` is set, HTTP mode otherwise."""
+
+    bot_token: str = field(repr=False)
+    signing_secret: str | None = field(default=None, repr=False)
+    app_token: str | None = field(default=None, repr=False)
+    api_url: str | None = None
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.app_token is not None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SlackConfig:
+        bot_token = _get(env, "SLACK_BOT_TOKEN")
+        if bot_token is None:
+            raise ConfigError("SLACK_BOT_TOKEN is not set: the app's Bot User OAuth Token (xoxb-…)")
+        if not bot_token.startswith("xoxb-"):
+            raise ConfigError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        app_token = _get(env, "SLACK_APP_TOKEN")
+        if app_token is not None and not app_token.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+        secret = _get(env, "SLACK_SIGNING_SECRET")
+        if app_token is None and secret is None:
+            raise ConfigError(
+                "SLACK_SIGNING_SECRET is not set (required in HTTP mode, i.e. without SLACK_APP_TOKEN)"
+            )
+        api_url = _get(env, "SLACK_API_URL")
+        if api_url is not None:
+            if not api_url.startswith(("https://", "http://")):
+                raise ConfigError(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}")
+            if not api_url.endswith("/"):
+                api_url += "/"
+        return cls(bot_token=bot_token, signing_secret=secret, app_token=app_token, api_url=api_url)
+
+
+@dataclass(frozen=True, slots=True)
+class QlocksConfig:
+    """Behaviour of the bot: who may do what, where, audit and caching."""
+
+    admins: frozenset[str] = frozenset()
+    admin_groups: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset()
+    audit_log: str = "qlocks-audit.jsonl"
+    cache_ttl_s: float = 10.0
+    cluster_name: str = "qumulo"
+    port: int = 3000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> QlocksConfig:
+        return cls(
+            admins=_ids(env, "QLOCKS_ADMINS", ("U", "W")),
+            admin_groups=_ids(env, "QLOCKS_ADMIN_GROUPS", ("S",)),
+            channels=_ids(env, "QLOCKS_CHANNELS", ("C", "G", "D")),
+            audit_log=_get(env, "QLOCKS_AUDIT_LOG") or "qlocks-audit.jsonl",
+            cache_ttl_s=_number(env, "QLOCKS_CACHE_TTL_S", 10.0, minimum=0, maximum=3600),
+            cluster_name=_get(env, "QLOCKS_CLUSTER_NAME") or _get(env, "QUMULO_HOST") or "qumulo",
+            port=_int(env, "PORT", 3000, minimum=1, maximum=65535),
+        )
+
+
+def environ() -> Mapping[str, str]:
+    """The process environment (a seam for tests)."""
+    return os.environ

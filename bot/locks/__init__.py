@@ -1,0 +1,1 @@
+"""Lock search and close: the domain. Imports nothing from Slack."""

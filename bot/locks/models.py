@@ -1,0 +1,99 @@
+"""Domain records for lock search and close (no I/O, no Slack)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class QueryKind(StrEnum):
+    FRAGMENT = "fragment"  # case-insensitive substring of the FS path
+    PATH = "path"  # a full path: absolute FS path, UNC (\\cluster\Share\...) or smb:// URL
+    IP = "ip"  # ip:10.1.2.3
+    HOST = "host"  # host:laptop-42
+    USER = "user"  # user:dana
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    kind: QueryKind
+    value: str  # fragment / FS path / IP / host / user, as the user meant it
+    text: str  # what the user typed, for display
+    share: str | None = None  # share name when given as UNC / smb URL
+    share_path: str | None = None  # path inside that share, '/'-separated, leading '/'
+
+
+@dataclass(frozen=True, slots=True)
+class HandleRef:
+    """What a Close button carries: enough to re-find *that* handle and check it is still the same one.
+
+    Untrusted when it comes back from Slack: the close path re-fetches the handle and compares.
+    """
+
+    location: str
+    file_number: str
+    owner: str  # auth_id of the handle's owner
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class LockRow:
+    """One open handle, joined with its grant(s) and session."""
+
+    ref: HandleRef
+    holder: str  # display name of the owner ("dana" / "DOMAIN\\dana"); auth_id if unresolvable
+    client_ip: str | None
+    client_host: str | None
+    access: tuple[str, ...]  # short access names, e.g. ("read", "write", "delete")
+    share_mode: tuple[
+        str, ...
+    ]  # short share-mode names of the matching grant, e.g. ("read", "exclude-write")
+    node: str | None  # node the client is connected to
+    session_open_s: float | None
+    session_idle_s: float | None
+    note: str | None = None  # set when the join is ambiguous ("2 sessions for dana: client unknown")
+
+    @property
+    def writes(self) -> bool:
+        return any(a in ("write", "append", "delete", "all") for a in self.access)
+
+
+@dataclass(frozen=True, slots=True)
+class FileGroup:
+    """All matching handles on one file, likely culprit first."""
+
+    file_number: str
+    path: str  # FS path
+    share: str | None  # share name, when the path is inside a share
+    share_path: str | None  # path relative to that share (as users know it)
+    rows: tuple[LockRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    query: Query
+    files: tuple[FileGroup, ...]
+    cluster: str
+    as_of: float  # wall-clock time (epoch seconds) the data was fetched
+    scanned_handles: int  # how many handles the search looked at
+    exact: bool = False  # answered by the narrow O(1) lookup
+    no_such_file: bool = False  # an exact path that does not exist
+
+    @property
+    def total_handles(self) -> int:
+        return sum(len(f.rows) for f in self.files)
+
+
+class CloseStatus(StrEnum):
+    CLOSED = "closed"
+    GONE = "gone"  # the handle no longer exists (already closed, client went away)
+    CHANGED = "changed"  # a handle with that location exists but is not the same (path/owner differ)
+    FAILED = "failed"  # the cluster refused or errored; message says why
+
+
+@dataclass(frozen=True, slots=True)
+class CloseOutcome:
+    status: CloseStatus
+    ref: HandleRef
+    message: str  # one line for the admin
+    row: LockRow | None = None  # the re-checked row (holder, client) when it was found

@@ -1,0 +1,398 @@
+"""Qumulo REST client: one ``requests.Session``, bearer auth, JSON, timeouts, paging, one error mapping.
+
+- Only idempotent reads (GET) are retried (urllib3 ``Retry`` with backoff); a close or login is never retried.
+- ``requests`` exceptions are translated at the boundary into ``bot.qumulo.errors`` (callers never import requests).
+- TLS: ``verify=`` is passed explicitly on every request and the Session ignores ``REQUESTS_CA_BUNDLE`` & co
+  (``trust_env=False``), so ``QUMULO_VERIFY_TLS`` / ``QUMULO_CA_BUNDLE`` mean what they say.
+- Tokens never appear in logs, exception text or ``repr``.
+- Thread-safe: one client is shared by the search's concurrent listings.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import urllib.parse
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from bot.config import QumuloConfig
+from bot.qumulo.errors import (
+    QumuloAuthError,
+    QumuloConnectionError,
+    QumuloError,
+    QumuloProtocolError,
+    QumuloTimeout,
+    QumuloTLSError,
+)
+from bot.qumulo.mapping import error_from_response
+from bot.qumulo.models import (
+    CloseResult,
+    FileAttributes,
+    FileHandle,
+    Identity,
+    ShareModeGrant,
+    SmbSession,
+    SmbShare,
+    WhoAmI,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Upper bound on pages followed in one listing (300k handles at 1000/page is 300 pages).
+MAX_PAGES = 100_000
+
+
+@dataclass
+class ClientStats:
+    """API calls made by this client (for tests and the benchmark). Thread-safe."""
+
+    requests: int = 0
+    bytes_received: int = 0
+    by_endpoint: Counter[str] = field(default_factory=Counter)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def record(self, endpoint: str, nbytes: int) -> None:
+        with self._lock:
+            self.requests += 1
+            self.bytes_received += nbytes
+            self.by_endpoint[endpoint] += 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests = 0
+            self.bytes_received = 0
+            self.by_endpoint.clear()
+
+
+def _endpoint_name(path: str) -> str:
+    """``/v1/files/%2Fa%2Fb/locks/smb/share-mode/`` -> ``/v1/files/{ref}/locks/smb/share-mode/`` for stats."""
+    path = path.split("?", 1)[0]
+    parts = path.split("/")
+    if len(parts) > 3 and parts[1] == "v1" and parts[2] == "files" and parts[3] != "locks":
+        parts[3] = "{ref}"
+    return "/".join(parts)
+
+
+def file_ref(path_or_id: str) -> str:
+    """A ``/v1/files/{ref}`` reference: numeric IDs as they are, paths fully URL-encoded (slashes included)."""
+    if path_or_id.isdigit():
+        return path_or_id
+    return urllib.parse.quote(path_or_id, safe="")
+
+
+def make_session(config: QumuloConfig, *, pool_size: int = 16) -> requests.Session:
+    """The one place a Session gets its retry policy: GETs only, with backoff and Retry-After."""
+    session = requests.Session()
+    session.trust_env = (
+        False  # REQUESTS_CA_BUNDLE & co must not override QUMULO_CA_BUNDLE / QUMULO_VERIFY_TLS
+    )
+    retry = Retry(
+        total=3,
+        connect=3,
+        read=2,
+        status=3,
+        backoff_factor=0.2,
+        status_forcelist=(500, 502, 503, 504),
+        allowed_methods=frozenset({"GET"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers.update({"Content-Type": "application/json", "User-Agent": "qlocks/0.1"})
+    return session
+
+
+class QumuloClient:
+    """Talks to one cluster. ``with QumuloClient(config) as client: ...``."""
+
+    def __init__(self, config: QumuloConfig, *, pool_size: int = 16) -> None:
+        self.config = config
+        self.stats = ClientStats()
+        self._session = make_session(config, pool_size=pool_size)
+        self._token: str | None = config.access_token
+        self._auth_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"QumuloClient({self.config.base_url!r})"
+
+    def __enter__(self) -> QumuloClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- transport -------------------------------------------------------------------------------
+
+    def login(self) -> None:
+        """Username/password -> bearer token. Never retried."""
+        if not (self.config.username and self.config.password):
+            raise QumuloAuthError(
+                "The cluster rejected the access token (expired, disabled or deleted?): "
+                "create a new one with `qq auth_create_access_token` and set QUMULO_ACCESS_TOKEN",
+                status=401,
+            )
+        body = {"username": self.config.username, "password": self.config.password}
+        data = self._send("POST", "/v1/session/login", json_body=body, authenticated=False)
+        token = data.get("bearer_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            raise QumuloProtocolError("Login response carried no bearer_token", endpoint="/v1/session/login")
+        self._token = token
+        logger.info("logged in to %s as %s", self.config.base_url, self.config.username)
+
+    def _ensure_token(self) -> str:
+        with self._auth_lock:
+            if self._token is None:
+                self.login()
+            assert self._token is not None
+            return self._token
+
+    def request(self, method: str, path: str, *, json_body: Any = None) -> Any:
+        """One authenticated call; on 401 with username/password, log in again once and retry once."""
+        token = self._ensure_token()
+        try:
+            return self._send(method, path, json_body=json_body, token=token)
+        except QumuloAuthError:
+            if not (self.config.username and self.config.password):
+                raise
+            with self._auth_lock:
+                if self._token == token:  # nobody refreshed it meanwhile
+                    self.login()
+                token = self._token or ""
+            return self._send(method, path, json_body=json_body, token=token)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        token: str | None = None,
+        authenticated: bool = True,
+    ) -> Any:
+        url = self.config.base_url + path
+        headers = {"Authorization": f"Bearer {token}"} if authenticated and token else {}
+        endpoint = _endpoint_name(path)
+        try:
+            resp = self._session.request(
+                method,
+                url,
+                json=json_body if json_body is not None else None,
+                headers=headers,
+                timeout=self.config.timeout_s,
+                verify=self.config.verify,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise QumuloTLSError(
+                f"TLS verification failed for {self.config.base_url}: set QUMULO_CA_BUNDLE to the cluster's CA "
+                "certificate (or QUMULO_VERIFY_TLS=false on a lab cluster)",
+                endpoint=endpoint,
+            ) from exc
+        except requests.exceptions.Timeout as exc:
+            raise QumuloTimeout(
+                f"The cluster at {self.config.base_url} did not answer {endpoint} within "
+                f"{self.config.timeout_s:g} s (QUMULO_TIMEOUT_S)",
+                endpoint=endpoint,
+            ) from exc
+        except requests.exceptions.RetryError as exc:
+            raise QumuloConnectionError(
+                f"The cluster at {self.config.base_url} kept failing on {endpoint}; gave up after retries",
+                endpoint=endpoint,
+            ) from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise QumuloConnectionError(
+                f"Cannot reach the cluster at {self.config.base_url} ({_reason(exc)}): "
+                "check QUMULO_HOST / QUMULO_PORT and that the cluster is up",
+                endpoint=endpoint,
+            ) from exc
+        except requests.exceptions.RequestException as exc:
+            raise QumuloConnectionError(
+                f"Request to {endpoint} failed: {type(exc).__name__}", endpoint=endpoint
+            ) from exc
+        self.stats.record(endpoint, len(resp.content))
+        if not 200 <= resp.status_code < 300:
+            raise error_from_response(resp.status_code, resp.content, endpoint=endpoint)
+        if not resp.content:
+            return None
+        try:
+            return resp.json()
+        except ValueError as exc:
+            raise QumuloProtocolError(
+                f"The cluster sent a response that is not JSON for {endpoint}", endpoint=endpoint
+            ) from exc
+
+    # -- paging ----------------------------------------------------------------------------------
+
+    def _pages(
+        self, first: str, key: str, parse: Callable[[dict[str, Any]], T], limit: int
+    ) -> Iterator[list[T]]:
+        """Follow ``paging.next`` until null/empty, an empty or short page, a repeated cursor, or MAX_PAGES."""
+        path: str | None = first
+        seen: set[str] = set()
+        pages = 0
+        while path:
+            data = self.request("GET", path)
+            if not isinstance(data, dict) or not isinstance(data.get(key), list):
+                raise QumuloProtocolError(
+                    f"Unexpected response from {_endpoint_name(first)}: no {key!r} list", endpoint=first
+                )
+            items = data[key]
+            try:
+                yield [parse(item) for item in items]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise QumuloProtocolError(
+                    f"Malformed entry in {_endpoint_name(first)}: {type(exc).__name__} {exc}", endpoint=first
+                ) from exc
+            pages += 1
+            paging = data.get("paging") or {}
+            nxt = paging.get("next") if isinstance(paging, dict) else None
+            if not items or len(items) < limit or not isinstance(nxt, str) or not nxt:
+                return
+            if nxt.startswith("/api/"):
+                nxt = nxt[4:]
+            if nxt in seen or pages >= MAX_PAGES:
+                logger.warning("stopping paging of %s: repeated cursor or page cap", _endpoint_name(first))
+                return
+            seen.add(nxt)
+            path = nxt
+
+    @staticmethod
+    def _query(path: str, **params: Any) -> str:
+        clean = {k: str(v) for k, v in params.items() if v is not None}
+        return f"{path}?{urllib.parse.urlencode(clean)}" if clean else path
+
+    # -- endpoints -------------------------------------------------------------------------------
+
+    def who_am_i(self) -> WhoAmI:
+        return WhoAmI.from_json(self._obj("GET", "/v1/session/who-am-i"))
+
+    def iter_file_handles(
+        self, *, file_number: str | None = None, resolve_paths: bool = True, limit: int = 1000
+    ) -> Iterator[list[FileHandle]]:
+        path = self._query(
+            "/v1/smb/files/", file_number=file_number, resolve_paths=resolve_paths, limit=limit
+        )
+        return self._pages(path, "file_handles", FileHandle.from_json, limit)
+
+    def list_file_handles(
+        self, *, file_number: str | None = None, resolve_paths: bool = True, limit: int = 1000
+    ) -> list[FileHandle]:
+        return _flatten(
+            self.iter_file_handles(file_number=file_number, resolve_paths=resolve_paths, limit=limit)
+        )
+
+    def close_file_handles(self, locations: Sequence[str]) -> list[CloseResult]:
+        """Close exactly these handles (never retried). One result per location, in order."""
+        if not locations:
+            return []
+        body = [{"handle_info": {"location": loc}} for loc in locations]
+        data = self.request("POST", "/v1/smb/files/close", json_body=body)
+        if data is None:  # an empty 200 is treated as success for every item
+            return [CloseResult(loc) for loc in locations]
+        if not isinstance(data, list) or len(data) != len(locations):
+            raise QumuloProtocolError(
+                "Close response does not hold one result per handle", endpoint="/v1/smb/files/close"
+            )
+        results = []
+        for loc, item in zip(locations, data, strict=True):
+            msg = item.get("error_message") if isinstance(item, dict) else None
+            results.append(CloseResult(loc, str(msg or "")))
+        return results
+
+    def iter_share_mode_grants(
+        self, *, owner_address: str | None = None, limit: int = 1000
+    ) -> Iterator[list[ShareModeGrant]]:
+        path = self._query("/v1/files/locks/smb/share-mode/", owner_address=owner_address, limit=limit)
+        return self._pages(path, "grants", ShareModeGrant.from_json, limit)
+
+    def list_share_mode_grants(
+        self, *, owner_address: str | None = None, limit: int = 1000
+    ) -> list[ShareModeGrant]:
+        return _flatten(self.iter_share_mode_grants(owner_address=owner_address, limit=limit))
+
+    def list_file_share_mode_grants(self, ref: str, *, limit: int = 1000) -> list[ShareModeGrant]:
+        path = self._query(f"/v1/files/{file_ref(ref)}/locks/smb/share-mode/", limit=limit)
+        return _flatten(self._pages(path, "grants", ShareModeGrant.from_json, limit))
+
+    def file_attributes(self, ref: str) -> FileAttributes:
+        return FileAttributes.from_json(self._obj("GET", f"/v1/files/{file_ref(ref)}/info/attributes"))
+
+    def iter_smb_sessions(
+        self, *, identity: str | None = None, limit: int = 1000
+    ) -> Iterator[list[SmbSession]]:
+        path = self._query("/v1/smb/sessions/", identity=identity, limit=limit)
+        return self._pages(path, "session_infos", SmbSession.from_json, limit)
+
+    def list_smb_sessions(self, *, identity: str | None = None, limit: int = 1000) -> list[SmbSession]:
+        return _flatten(self.iter_smb_sessions(identity=identity, limit=limit))
+
+    def find_identity(self, auth_id: str) -> Identity:
+        return Identity.from_json(self._obj("POST", "/v1/identity/find", json_body={"auth_id": auth_id}))
+
+    def list_smb_shares(self) -> list[SmbShare]:
+        data = self._obj("GET", "/v3/smb/shares/?populate-trustee-names=false")
+        entries = data.get("entries")
+        if not isinstance(entries, list):
+            raise QumuloProtocolError("Unexpected response from /v3/smb/shares/: no 'entries' list")
+        try:
+            return [SmbShare.from_json(e) for e in entries]
+        except (KeyError, TypeError) as exc:
+            raise QumuloProtocolError("Malformed entry in /v3/smb/shares/") from exc
+
+    def resolve_ips_to_names(self, ips: Sequence[str]) -> dict[str, str]:
+        """IP -> host name for the IPs the cluster's DNS could resolve (needs PRIVILEGE_DNS_USE)."""
+        if not ips:
+            return {}
+        data = self.request("POST", "/v1/dns/resolve-ips-to-names", json_body=list(ips))
+        if not isinstance(data, list):
+            raise QumuloProtocolError("Unexpected response from /v1/dns/resolve-ips-to-names")
+        out: dict[str, str] = {}
+        for item in data:
+            if isinstance(item, dict) and item.get("result", "OK") == "OK" and item.get("hostname"):
+                out[str(item.get("ip_address"))] = str(item["hostname"])
+        return out
+
+    def _obj(self, method: str, path: str, *, json_body: Any = None) -> dict[str, Any]:
+        data = self.request(method, path, json_body=json_body)
+        if not isinstance(data, dict):
+            raise QumuloProtocolError(f"Unexpected response from {_endpoint_name(path)}: not an object")
+        return data
+
+
+def _flatten(pages: Iterator[list[T]]) -> list[T]:
+    out: list[T] = []
+    for page in pages:
+        out.extend(page)
+    return out
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for marker in (
+        "Connection refused",
+        "Name or service not known",
+        "No route to host",
+        "Connection reset",
+        "timed out",
+        "Temporary failure in name resolution",
+        "RemoteDisconnected",
+    ):
+        if marker in text:
+            return marker.lower()
+    return type(exc).__name__
+
+
+__all__ = ["ClientStats", "QumuloClient", "QumuloError", "file_ref", "make_session"]

@@ -1,0 +1,78 @@
+"""The only place HTTP statuses become exceptions (like ``Response.raise_for_status``)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from bot.qumulo.errors import (
+    QumuloAuthError,
+    QumuloError,
+    QumuloNotFound,
+    QumuloPermissionError,
+    QumuloRequestError,
+    QumuloServerError,
+)
+from bot.qumulo.models import REQUIRED_PRIVILEGES
+
+_PRIV = re.compile(r"PRIVILEGE_[A-Z0-9_]+")
+
+# Which privilege each endpoint needs, to name it even when the cluster's 403 text does not.
+_ENDPOINT_PRIVILEGE = {
+    "/v1/smb/files/": "PRIVILEGE_SMB_FILE_HANDLE_READ",
+    "/v1/smb/files/close": "PRIVILEGE_SMB_FILE_HANDLE_WRITE",
+    "/v1/files/locks/smb/share-mode/": "PRIVILEGE_FS_LOCK_READ",
+    "/v1/files/{ref}/locks/smb/share-mode/": "PRIVILEGE_FS_LOCK_READ",
+    "/v1/smb/sessions/": "PRIVILEGE_SMB_SESSION_READ",
+    "/v1/identity/find": "PRIVILEGE_IDENTITY_READ",
+    "/v3/smb/shares/": "PRIVILEGE_SMB_SHARE_READ",
+    "/v1/dns/resolve-ips-to-names": "PRIVILEGE_DNS_USE",
+}
+
+
+def _parse(body: bytes) -> tuple[str | None, str | None]:
+    try:
+        data = json.loads(body or b"null")
+    except ValueError:
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    ec, desc = data.get("error_class"), data.get("description")
+    return (str(ec) if ec else None), (str(desc) if desc else None)
+
+
+def error_from_response(status: int, body: bytes, *, endpoint: str) -> QumuloError:
+    error_class, description = _parse(body)
+    detail = f": {description}" if description else ""
+    kw: dict[str, Any] = {
+        "status": status,
+        "error_class": error_class,
+        "description": description,
+        "endpoint": endpoint,
+    }
+    if status == 401:
+        return QumuloAuthError(
+            f"The cluster rejected our credentials (401) on {endpoint}{detail}. The token may have expired: "
+            "check QUMULO_ACCESS_TOKEN, or QUMULO_USERNAME/QUMULO_PASSWORD",
+            **kw,
+        )
+    if status == 403:
+        named = tuple(dict.fromkeys(_PRIV.findall(description or "")))
+        if not named and endpoint in _ENDPOINT_PRIVILEGE:
+            named = (_ENDPOINT_PRIVILEGE[endpoint],)
+        if named:
+            why = "; ".join(f"{p} ({REQUIRED_PRIVILEGES.get(p, 'needed here')})" for p in named)
+            msg = f"The Qumulo API user lacks {why}: add it to the bot's role"
+        else:
+            msg = f"The Qumulo API user is not allowed to call {endpoint} (403){detail}"
+        return QumuloPermissionError(msg, missing_privileges=named, **kw)
+    if status == 404:
+        return QumuloNotFound(f"Not found on the cluster: {endpoint}{detail}", **kw)
+    if 400 <= status < 500:
+        return QumuloRequestError(f"The cluster rejected the request to {endpoint} ({status}){detail}", **kw)
+    if status >= 500:
+        return QumuloServerError(
+            f"The cluster failed on {endpoint} ({status}){detail}; try again shortly", **kw
+        )
+    return QumuloError(f"Unexpected status {status} from {endpoint}{detail}", **kw)

@@ -1,0 +1,78 @@
+"""Shared fixtures: the Qumulo simulator as a real server on an ephemeral port, and clients pointed at it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bot.config import QumuloConfig
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's QUMULO_*/SLACK_*/QLOCKS_* settings or proxy variables."""
+    for name in list(os.environ):
+        if name.startswith(("QUMULO_", "SLACK_", "QLOCKS_")) or name.lower() in (
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+            "requests_ca_bundle",
+            "curl_ca_bundle",
+        ):
+            monkeypatch.delenv(name, raising=False)
+
+
+def _start(**kw: Any) -> Any:
+    from bot.qumulo.simulator import start_simulator
+
+    return start_simulator(**kw)
+
+
+@pytest.fixture
+def sim() -> Iterator[Any]:
+    """A fresh, seeded simulator (300 handles) for tests that change cluster state."""
+    s = _start(port=0, handles=300, seed=1)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="session")
+def sim_ro() -> Iterator[Any]:
+    """A session-wide simulator for read-only tests. Do not close handles or change knobs on it."""
+    s = _start(port=0, handles=300, seed=1)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def config_for(sim: Any, **overrides: Any) -> QumuloConfig:
+    scheme, _, rest = sim.url.partition("://")
+    fields: dict[str, Any] = {
+        "host": sim.host,
+        "port": sim.port,
+        "scheme": scheme,
+        "access_token": sim.admin_token,
+        "timeout_s": 5.0,
+        "ca_bundle": str(sim.cafile) if getattr(sim, "cafile", None) else None,
+    }
+    fields.update(overrides)
+    return QumuloConfig(**fields)
+
+
+@pytest.fixture
+def qconfig(sim: Any) -> QumuloConfig:
+    return config_for(sim)
+
+
+@pytest.fixture
+def client(sim: Any) -> Iterator[Any]:
+    from bot.qumulo.client import QumuloClient
+
+    with QumuloClient(config_for(sim)) as c:
+        yield c
