@@ -1,0 +1,223 @@
+"""QumuloClient against the simulator, through the network (no mocking of requests)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import pytest
+
+from bot.qumulo.client import QumuloClient
+from bot.qumulo.errors import (
+    QumuloAuthError,
+    QumuloConnectionError,
+    QumuloNotFound,
+    QumuloPermissionError,
+    QumuloProtocolError,
+    QumuloServerError,
+    QumuloTimeout,
+    QumuloTLSError,
+)
+from tests.conftest import config_for
+
+
+def test_lists_every_handle_exactly_once_across_pages(sim: Any, client: QumuloClient) -> None:
+    pages = list(client.iter_file_handles(limit=7))
+    assert len(pages) > 10
+    locations = [h.location for page in pages for h in page]
+    assert len(locations) == len(set(locations)) == sim.state.handle_count
+    assert all(h.path and h.path.startswith("/") for page in pages for h in page)
+    # one request per page, nothing more
+    assert client.stats.by_endpoint["/v1/smb/files/"] == len(pages)
+
+
+def test_file_number_filter_and_attributes(sim: Any, client: QumuloClient) -> None:
+    first = client.list_file_handles(limit=1000)[0]
+    assert first.path
+    attrs = client.file_attributes(first.path)
+    assert attrs.id == first.file_number
+    assert client.file_attributes(attrs.id).path == first.path
+    mine = client.list_file_handles(file_number=attrs.id)
+    assert mine and {h.file_number for h in mine} == {attrs.id}
+    grants = client.list_file_share_mode_grants(first.path)
+    assert grants and {g.file_id for g in grants} == {attrs.id}
+    with pytest.raises(QumuloNotFound):
+        client.file_attributes("/no/such/file.xlsx")
+
+
+def test_sessions_grants_shares_identities(client: QumuloClient) -> None:
+    sessions = client.list_smb_sessions(limit=5)
+    grants = client.list_share_mode_grants(limit=50)
+    handles = client.list_file_handles()
+    assert sessions and grants and handles
+    assert all(s.time_idle_s is not None and s.originator for s in sessions)
+    # the joins the simulator promises: owner == session auth_id, grant owner_address == session originator
+    by_auth = {s.auth_id for s in sessions}
+    assert {h.owner for h in handles} <= by_auth
+    assert {g.owner_address for g in grants} <= {s.originator for s in sessions}
+    shares = client.list_smb_shares()
+    assert any(s.fs_path.startswith("/") for s in shares)
+    ident = client.find_identity(handles[0].owner)
+    assert ident.name
+    ip = sessions[0].originator
+    assert ip in client.resolve_ips_to_names([ip])
+    assert client.list_share_mode_grants(owner_address=ip)
+    assert {g.owner_address for g in client.list_share_mode_grants(owner_address=ip)} == {ip}
+
+
+def test_close_exactly_one_handle(sim: Any, client: QumuloClient) -> None:
+    handles = client.list_file_handles()
+    target = handles[0]
+    before = sim.state.handle_count
+    [result] = client.close_file_handles([target.location])
+    assert result.ok
+    assert sim.state.handle_count == before - 1
+    assert target.location not in {h.location for h in client.list_file_handles()}
+    [again] = client.close_file_handles([target.location])
+    assert not again.ok and again.error_message
+
+
+def test_close_is_never_retried(sim: Any, client: QumuloClient) -> None:
+    target = client.list_file_handles()[0]
+    sim.state.reset_request_log()
+    sim.state.inject_fault("/v1/smb/files/close", kind="status", status=503, count=5)
+    with pytest.raises(QumuloServerError):
+        client.close_file_handles([target.location])
+    closes = [p for m, p in sim.state.request_log if p.startswith("/v1/smb/files/close")]
+    assert len(closes) == 1
+
+
+def test_reads_are_retried_on_5xx(sim: Any, client: QumuloClient) -> None:
+    sim.state.inject_fault("/v1/smb/sessions/", kind="status", status=503, count=2)
+    assert client.list_smb_sessions()
+
+
+def test_server_error_after_retries(sim: Any, client: QumuloClient) -> None:
+    sim.state.inject_fault("/v1/smb/sessions/", kind="status", status=500, count=50)
+    with pytest.raises((QumuloServerError, QumuloConnectionError)):
+        client.list_smb_sessions()
+
+
+def test_malformed_json_is_a_protocol_error(sim: Any, client: QumuloClient) -> None:
+    sim.state.inject_fault("/v1/session/who-am-i", kind="malformed", count=1)
+    with pytest.raises(QumuloProtocolError):
+        client.who_am_i()
+
+
+def test_timeout(sim: Any) -> None:
+    sim.state.inject_fault("/v1/session/who-am-i", kind="timeout", count=10)
+    with QumuloClient(config_for(sim, timeout_s=0.3)) as c, pytest.raises(QumuloTimeout) as exc:
+        c.who_am_i()
+    assert "QUMULO_TIMEOUT_S" in str(exc.value)
+
+
+def test_unreachable() -> None:
+    from bot.config import QumuloConfig
+
+    cfg = QumuloConfig(host="127.0.0.1", port=1, scheme="http", access_token="t", timeout_s=1)
+    with QumuloClient(cfg) as c, pytest.raises(QumuloConnectionError) as exc:
+        c.who_am_i()
+    assert "QUMULO_HOST" in str(exc.value)
+
+
+def test_missing_privilege_is_named(sim: Any) -> None:
+    token = sim.mint_token("helpdesk", ["PRIVILEGE_SMB_FILE_HANDLE_READ"])
+    with QumuloClient(config_for(sim, access_token=token)) as c:
+        assert c.list_file_handles()
+        with pytest.raises(QumuloPermissionError) as exc:
+            c.close_file_handles(["x"])
+        assert exc.value.missing_privileges == ("PRIVILEGE_SMB_FILE_HANDLE_WRITE",)
+        assert "PRIVILEGE_SMB_FILE_HANDLE_WRITE" in str(exc.value)
+        with pytest.raises(QumuloPermissionError) as exc2:
+            c.list_share_mode_grants()
+        assert "PRIVILEGE_FS_LOCK_READ" in exc2.value.missing_privileges
+
+
+def test_expired_token_is_an_auth_error_without_the_token(sim: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = sim.mint_token("svc", ["PRIVILEGE_SMB_FILE_HANDLE_READ"])
+    sim.state.expire_token(token)
+    with QumuloClient(config_for(sim, access_token=token)) as c, pytest.raises(QumuloAuthError) as exc:
+        c.list_file_handles()
+    assert token not in str(exc.value) and token not in repr(exc.value)
+    assert "QUMULO_ACCESS_TOKEN" in str(exc.value)
+    assert token not in caplog.text
+
+
+def test_password_login_and_relogin_once_on_401(sim: Any, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    cfg = config_for(sim, access_token=None, username="admin", password="Admin123")
+    with QumuloClient(cfg) as c:
+        assert c.who_am_i().name
+        first = c._token
+        assert first
+        sim.state.expire_token(first)
+        assert c.list_smb_sessions()  # logged in again transparently
+        assert c._token != first
+        assert c.stats.by_endpoint["/v1/session/login"] == 2
+    assert "Admin123" not in caplog.text and first not in caplog.text
+
+
+def test_bad_password(sim: Any) -> None:
+    cfg = config_for(sim, access_token=None, username="admin", password="wrong")
+    with QumuloClient(cfg) as c, pytest.raises(QumuloAuthError) as exc:
+        c.who_am_i()
+    assert "wrong" not in str(exc.value)
+
+
+def test_paging_survives_churn(sim: Any, client: QumuloClient) -> None:
+    survivors = {h["handle_info"]["location"] for h in sim.state.handles_snapshot()}
+    pages = client.iter_file_handles(limit=10)
+    seen: list[str] = []
+    for i, page in enumerate(pages):
+        seen.extend(h.location for h in page)
+        if i == 2:  # the cluster changes under us between pages
+            victim = sim.state.handles_snapshot()[-1]["handle_info"]["location"]
+            client.close_file_handles([victim])
+            survivors.discard(victim)
+            sim.state.add_handle("/projects/new/churn.xlsx", user="dana")
+    assert len(seen) == len(set(seen)), "no handle listed twice"
+    assert survivors <= set(seen), "no surviving handle skipped"
+
+
+def test_concurrent_use_of_one_client(sim: Any, client: QumuloClient) -> None:
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            results.append(len(client.list_file_handles(limit=50)))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert results == [sim.state.handle_count] * 8
+
+
+def test_tls_verification_on_by_default() -> None:
+    from bot.qumulo.simulator import start_simulator
+
+    with start_simulator(port=0, handles=20, seed=3, tls=True) as s:
+        assert s.url.startswith("https://") and s.cafile
+        with QumuloClient(config_for(s)) as c:  # trusts the simulator's CA bundle
+            assert c.who_am_i().name
+        with QumuloClient(config_for(s, ca_bundle=None)) as c, pytest.raises(QumuloTLSError) as exc:
+            c.who_am_i()  # system CAs do not know the self-signed certificate
+        assert "QUMULO_CA_BUNDLE" in str(exc.value)
+        with QumuloClient(config_for(s, ca_bundle=None, verify_tls=False)) as c:
+            assert c.who_am_i().name
+
+
+def test_requests_ca_bundle_env_does_not_override_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.qumulo.simulator import start_simulator
+
+    with start_simulator(port=0, handles=5, seed=3, tls=True) as s:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(s.cafile))
+        with QumuloClient(config_for(s, ca_bundle=None)) as c, pytest.raises(QumuloTLSError):
+            c.who_am_i()

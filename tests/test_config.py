@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.config import ConfigError, QlocksConfig, QumuloConfig, SlackConfig
+
+BASE = {"QUMULO_HOST": "qumulo.example.com", "QUMULO_ACCESS_TOKEN": "access-v1:secret"}
+
+
+def test_defaults() -> None:
+    cfg = QumuloConfig.from_env(BASE)
+    assert cfg.base_url == "https://qumulo.example.com:8000"
+    assert cfg.verify is True
+    assert cfg.timeout_s == 10.0
+
+
+def test_http_scheme_for_simulator_and_ipv6() -> None:
+    cfg = QumuloConfig.from_env({**BASE, "QUMULO_HOST": "http://127.0.0.1/", "QUMULO_PORT": "9000"})
+    assert cfg.base_url == "http://127.0.0.1:9000"
+    assert QumuloConfig.from_env({**BASE, "QUMULO_HOST": "::1"}).base_url == "https://[::1]:8000"
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"QUMULO_ACCESS_TOKEN": "x"}, "QUMULO_HOST"),
+        ({"QUMULO_HOST": "h"}, "QUMULO_ACCESS_TOKEN"),
+        ({"QUMULO_HOST": "h", "QUMULO_USERNAME": "admin"}, "QUMULO_PASSWORD"),
+        ({"QUMULO_HOST": "h", "QUMULO_PASSWORD": "p"}, "QUMULO_USERNAME"),
+        ({**BASE, "QUMULO_PORT": "eighty"}, "QUMULO_PORT"),
+        ({**BASE, "QUMULO_PORT": "70000"}, "QUMULO_PORT"),
+        ({**BASE, "QUMULO_VERIFY_TLS": "maybe"}, "QUMULO_VERIFY_TLS"),
+        ({**BASE, "QUMULO_TIMEOUT_S": "-1"}, "QUMULO_TIMEOUT_S"),
+        ({**BASE, "QUMULO_CA_BUNDLE": "/nonexistent/ca.pem"}, "QUMULO_CA_BUNDLE"),
+        ({**BASE, "QUMULO_HOST": "ftp://x"}, "QUMULO_HOST"),
+    ],
+)
+def test_one_clear_line_naming_the_variable(env: dict[str, str], names: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        QumuloConfig.from_env(env)
+    assert names in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_tls_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert QumuloConfig.from_env({**BASE, "QUMULO_CA_BUNDLE": str(ca)}).verify == str(ca)
+    assert QumuloConfig.from_env({**BASE, "QUMULO_VERIFY_TLS": "false"}).verify is False
+
+
+def test_secrets_not_in_repr() -> None:
+    cfg = QumuloConfig.from_env({"QUMULO_HOST": "h", "QUMULO_USERNAME": "u", "QUMULO_PASSWORD": "hunter2"})
+    assert "hunter2" not in repr(cfg)
+    assert "secret" not in repr(QumuloConfig.from_env(BASE))
+    s = SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxb-123", "SLACK_SIGNING_SECRET": "shh"})
+    assert "xoxb-123" not in repr(s) and "shh" not in repr(s)
+
+
+def test_slack_modes() -> None:
+    http = SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"})
+    assert not http.socket_mode
+    sock = SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
+    assert sock.socket_mode
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxb-1"})
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxp-user"})
+    with pytest.raises(ConfigError, match="SLACK_APP_TOKEN"):
+        SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"})
+    assert (
+        SlackConfig.from_env(
+            {
+                **{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"},
+                "SLACK_API_URL": "http://127.0.0.1:9/api",
+            }
+        ).api_url
+        == "http://127.0.0.1:9/api/"
+    )
+
+
+def test_qlocks_ids() -> None:
+    cfg = QlocksConfig.from_env(
+        {"QLOCKS_ADMINS": "U123, W456", "QLOCKS_ADMIN_GROUPS": "S1", "QLOCKS_CHANNELS": ""}
+    )
+    assert cfg.admins == {"U123", "W456"}
+    assert cfg.admin_groups == {"S1"}
+    assert cfg.channels == frozenset()
+    with pytest.raises(ConfigError, match="QLOCKS_ADMINS"):
+        QlocksConfig.from_env({"QLOCKS_ADMINS": "alice"})
+    with pytest.raises(ConfigError, match="QLOCKS_CHANNELS"):
+        QlocksConfig.from_env({"QLOCKS_CHANNELS": "#ops"})
