@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -98,7 +99,7 @@ def make_session(config: QumuloConfig, *, pool_size: int = 16) -> requests.Sessi
     retry = Retry(
         total=3,
         connect=3,
-        read=2,
+        read=1,
         status=3,
         backoff_factor=0.2,
         status_forcelist=(500, 502, 503, 504),
@@ -213,6 +214,12 @@ class QumuloClient:
                 endpoint=endpoint,
             ) from exc
         except requests.exceptions.ConnectionError as exc:
+            if _timed_out(exc):
+                raise QumuloTimeout(
+                    f"The cluster at {self.config.base_url} did not answer {endpoint} within "
+                    f"{self.config.timeout_s:g} s (QUMULO_TIMEOUT_S), even after a retry",
+                    endpoint=endpoint,
+                ) from exc
             raise QumuloConnectionError(
                 f"Cannot reach the cluster at {self.config.base_url} ({_reason(exc)}): "
                 "check QUMULO_HOST / QUMULO_PORT and that the cluster is up",
@@ -377,6 +384,14 @@ def _flatten(pages: Iterator[list[T]]) -> list[T]:
     for page in pages:
         out.extend(page)
     return out
+
+
+def _timed_out(exc: requests.exceptions.ConnectionError) -> bool:
+    """requests reports read timeouts that exhausted urllib3's retries as a ConnectionError."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):  # a subclass of ConnectTimeoutError
+        return False
+    return isinstance(reason, urllib3.exceptions.TimeoutError)
 
 
 def _reason(exc: Exception) -> str:
