@@ -243,10 +243,8 @@ class QumuloClient:
 
     # -- paging ----------------------------------------------------------------------------------
 
-    def _pages(
-        self, first: str, key: str, parse: Callable[[dict[str, Any]], T], limit: int
-    ) -> Iterator[list[T]]:
-        """Follow ``paging.next`` until null/empty, an empty or short page, a repeated cursor, or MAX_PAGES."""
+    def _pages(self, first: str, key: str, parse: Callable[[dict[str, Any]], T]) -> Iterator[list[T]]:
+        """Follow ``paging.next`` until null/empty, an empty page, a repeated cursor, or MAX_PAGES."""
         path: str | None = first
         seen: set[str] = set()
         pages = 0
@@ -266,7 +264,9 @@ class QumuloClient:
             pages += 1
             paging = data.get("paging") or {}
             nxt = paging.get("next") if isinstance(paging, dict) else None
-            if not items or len(items) < limit or not isinstance(nxt, str) or not nxt:
+            # A short page is not the end: the cluster may cap pages below `limit`. Lock listings may never
+            # return a null `next` (SDK comment), so an empty page also ends the walk.
+            if not items or not isinstance(nxt, str) or not nxt:
                 return
             if nxt.startswith("/api/"):
                 nxt = nxt[4:]
@@ -292,7 +292,7 @@ class QumuloClient:
         path = self._query(
             "/v1/smb/files/", file_number=file_number, resolve_paths=resolve_paths, limit=limit
         )
-        return self._pages(path, "file_handles", FileHandle.from_json, limit)
+        return self._pages(path, "file_handles", FileHandle.from_json)
 
     def list_file_handles(
         self, *, file_number: str | None = None, resolve_paths: bool = True, limit: int = 1000
@@ -323,7 +323,7 @@ class QumuloClient:
         self, *, owner_address: str | None = None, limit: int = 1000
     ) -> Iterator[list[ShareModeGrant]]:
         path = self._query("/v1/files/locks/smb/share-mode/", owner_address=owner_address, limit=limit)
-        return self._pages(path, "grants", ShareModeGrant.from_json, limit)
+        return self._pages(path, "grants", ShareModeGrant.from_json)
 
     def list_share_mode_grants(
         self, *, owner_address: str | None = None, limit: int = 1000
@@ -332,7 +332,7 @@ class QumuloClient:
 
     def list_file_share_mode_grants(self, ref: str, *, limit: int = 1000) -> list[ShareModeGrant]:
         path = self._query(f"/v1/files/{file_ref(ref)}/locks/smb/share-mode/", limit=limit)
-        return _flatten(self._pages(path, "grants", ShareModeGrant.from_json, limit))
+        return _flatten(self._pages(path, "grants", ShareModeGrant.from_json))
 
     def file_attributes(self, ref: str) -> FileAttributes:
         return FileAttributes.from_json(self._obj("GET", f"/v1/files/{file_ref(ref)}/info/attributes"))
@@ -341,7 +341,7 @@ class QumuloClient:
         self, *, identity: str | None = None, limit: int = 1000
     ) -> Iterator[list[SmbSession]]:
         path = self._query("/v1/smb/sessions/", identity=identity, limit=limit)
-        return self._pages(path, "session_infos", SmbSession.from_json, limit)
+        return self._pages(path, "session_infos", SmbSession.from_json)
 
     def list_smb_sessions(self, *, identity: str | None = None, limit: int = 1000) -> list[SmbSession]:
         return _flatten(self.iter_smb_sessions(identity=identity, limit=limit))

@@ -221,3 +221,16 @@ def test_requests_ca_bundle_env_does_not_override_settings(monkeypatch: pytest.M
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(s.cafile))
         with QumuloClient(config_for(s, ca_bundle=None)) as c, pytest.raises(QumuloTLSError):
             c.who_am_i()
+
+
+def test_pages_shorter_than_limit_are_followed(sim: Any, client: QumuloClient) -> None:
+    sim.state.page_size = 10  # the cluster caps pages below what we ask for
+    assert len(client.list_file_handles(limit=1000)) == sim.state.handle_count
+    assert len(client.list_share_mode_grants(limit=1000)) == len(sim.state.grants_snapshot())
+    assert len(client.list_smb_sessions(limit=1000)) == len(sim.state.sessions_snapshot())
+
+
+def test_lock_listing_whose_next_never_ends(sim: Any, client: QumuloClient) -> None:
+    sim.state.lock_listings_never_end = True
+    grants = client.list_share_mode_grants(limit=100)
+    assert len(grants) == len(sim.state.grants_snapshot())
