@@ -200,9 +200,16 @@ class QlocksConfig:
             channels=_ids(env, "QLOCKS_CHANNELS", ("C", "G", "D")),
             audit_log=_get(env, "QLOCKS_AUDIT_LOG") or "qlocks-audit.jsonl",
             cache_ttl_s=_number(env, "QLOCKS_CACHE_TTL_S", 10.0, minimum=0, maximum=3600),
-            cluster_name=_get(env, "QLOCKS_CLUSTER_NAME") or _get(env, "QUMULO_HOST") or "qumulo",
+            cluster_name=_get(env, "QLOCKS_CLUSTER_NAME") or _host_name(_get(env, "QUMULO_HOST")) or "qumulo",
             port=_int(env, "PORT", 3000, minimum=1, maximum=65535),
         )
+
+
+def _host_name(host: str | None) -> str | None:
+    """``http://127.0.0.1/`` -> ``127.0.0.1``: the cluster's name as users would type it in a UNC path."""
+    if host is None:
+        return None
+    return host.partition("://")[2].strip("/") if "://" in host else host
 
 
 def environ() -> Mapping[str, str]:

@@ -90,3 +90,9 @@ def test_qlocks_ids() -> None:
         QlocksConfig.from_env({"QLOCKS_ADMINS": "alice"})
     with pytest.raises(ConfigError, match="QLOCKS_CHANNELS"):
         QlocksConfig.from_env({"QLOCKS_CHANNELS": "#ops"})
+
+
+def test_cluster_name_defaults_to_the_bare_host() -> None:
+    assert QlocksConfig.from_env({"QUMULO_HOST": "http://127.0.0.1/"}).cluster_name == "127.0.0.1"
+    assert QlocksConfig.from_env({"QUMULO_HOST": "qumulo.corp"}).cluster_name == "qumulo.corp"
+    assert QlocksConfig.from_env({"QLOCKS_CLUSTER_NAME": "prod"}).cluster_name == "prod"
