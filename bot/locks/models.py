@@ -78,10 +78,19 @@ class SearchResult:
     scanned_handles: int  # how many handles the search looked at
     exact: bool = False  # answered by the narrow O(1) lookup
     no_such_file: bool = False  # an exact path that does not exist
+    # Added by the search (issue 4); all optional, so older constructors keep working:
+    resolved_path: str | None = None  # the FS path an exact/UNC query was translated to
+    omitted_handles: int = 0  # matches beyond the row cap (counted, not returned)
+    notes: tuple[str, ...] = ()  # degradations worth showing once ("sessions not readable: ...")
 
     @property
     def total_handles(self) -> int:
         return sum(len(f.rows) for f in self.files)
+
+    @property
+    def matched_handles(self) -> int:
+        """Every match, including those left out by the row cap."""
+        return self.total_handles + self.omitted_handles
 
 
 class CloseStatus(StrEnum):

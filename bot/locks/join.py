@@ -1,0 +1,292 @@
+"""Pure join: handles + share-mode grants + sessions + names -> :class:`FileGroup` / :class:`LockRow`.
+
+Qumulo gives no handle <-> session or handle <-> grant ID (qumulo-rest.md §9). Each row names the holder of
+*that* handle:
+
+- holder = the handle's ``owner`` auth_id -> that user's session(s) (name from the session, else identity/find);
+- client = the grants on the same file whose ``owner_address`` is one of that user's session originators. If the
+  user has exactly one such client, its IP, node, share mode, open and idle time are shown; if several clients
+  (or several sessions from one client) could hold the handle, the row carries a ``note`` instead of a guess;
+- with no session for the owner (sessions unreadable, or opened after the cached snapshot) the file's grants are
+  used only when every known handle on the file belongs to that owner.
+
+Sorting puts the likely culprit first: write access, then handles that deny others (``exclude-*``), then the
+longest idle session.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from bot.locks.models import FileGroup, HandleRef, LockRow
+from bot.locks.shares import EMPTY, ShareMap
+from bot.qumulo.models import FileHandle, ShareModeGrant, SmbSession
+
+logger = logging.getLogger(__name__)
+
+_ACCESS = {
+    "MS_ACCESS_FILE_READ_DATA": "read",
+    "MS_ACCESS_GENERIC_READ": "read",
+    "MS_ACCESS_FILE_WRITE_DATA": "write",
+    "MS_ACCESS_GENERIC_WRITE": "write",
+    "MS_ACCESS_FILE_APPEND_DATA": "append",
+    "MS_ACCESS_DELETE": "delete",
+    "MS_ACCESS_FILE_EXECUTE": "execute",
+    "MS_ACCESS_GENERIC_EXECUTE": "execute",
+    "MS_ACCESS_FILE_ALL": "all",
+    "MS_ACCESS_GENERIC_ALL": "all",
+    "MS_ACCESS_MAXIMUM_ALLOWED": "max-allowed",
+    "MS_ACCESS_FILE_LIST_DIRECTORY": "list",
+    "MS_ACCESS_FILE_ADD_FILE": "add-file",
+    "MS_ACCESS_FILE_ADD_SUBDIRECTORY": "add-subdir",
+    "MS_ACCESS_FILE_TRAVERSE": "traverse",
+    "MS_ACCESS_FILE_DELETE_CHILD": "delete-child",
+    "MS_ACCESS_FILE_READ_ATTRIBUTES": "read-attr",
+    "MS_ACCESS_FILE_WRITE_ATTRIBUTES": "write-attr",
+    "MS_ACCESS_FILE_READ_EA": "read-ea",
+    "MS_ACCESS_FILE_WRITE_EA": "write-ea",
+    "MS_ACCESS_READ_CONTROL": "read-acl",
+    "MS_ACCESS_WRITE_DAC": "write-acl",
+    "MS_ACCESS_WRITE_OWNER": "write-owner",
+    "MS_ACCESS_SYSTEM_SECURITY": "system-security",
+    "MS_ACCESS_SYNCHRONIZE": "",  # on nearly every handle: noise
+}
+_METADATA = frozenset({"read-attr", "write-attr", "read-ea", "write-ea", "read-acl"})
+_ACCESS_ORDER = {name: i for i, name in enumerate(dict.fromkeys(v for v in _ACCESS.values() if v))}
+
+_SHARE_MODE = {
+    "API_SHARE_MODE_READ": "read",
+    "API_SHARE_MODE_WRITE": "write",
+    "API_SHARE_MODE_DELETE": "delete",
+    "API_SHARE_MODE_EXCLUDE_READ": "exclude-read",
+    "API_SHARE_MODE_EXCLUDE_WRITE": "exclude-write",
+    "API_SHARE_MODE_EXCLUDE_DELETE": "exclude-delete",
+}
+_MODE_ORDER = {name: i for i, name in enumerate(_SHARE_MODE.values())}
+
+
+def _short(raw: str, prefixes: tuple[str, ...]) -> str:
+    for prefix in prefixes:
+        if raw.startswith(prefix):
+            raw = raw[len(prefix) :]
+            break
+    return raw.lower().replace("_", "-")
+
+
+def access_names(mask: Iterable[str]) -> tuple[str, ...]:
+    """``MS_ACCESS_FILE_WRITE_DATA`` -> ``write``; known names in a fixed order, unknown ones after them.
+
+    Attribute/EA/ACL-read access is dropped when the handle has any other access (a preview handle with only
+    ``read-attr`` keeps it).
+    """
+    names = []
+    for raw in mask:
+        short = _ACCESS[raw] if raw in _ACCESS else _short(raw, ("MS_ACCESS_FILE_", "MS_ACCESS_"))
+        if short:
+            names.append(short)
+    unique = dict.fromkeys(names)
+    if any(n not in _METADATA for n in unique):  # metadata access is noise next to data access
+        unique = dict.fromkeys(n for n in unique if n not in _METADATA)
+    return tuple(sorted(unique, key=lambda n: (_ACCESS_ORDER.get(n, len(_ACCESS_ORDER)), n)))
+
+
+def share_mode_names(mode: Iterable[str]) -> tuple[str, ...]:
+    """``API_SHARE_MODE_EXCLUDE_WRITE`` -> ``exclude-write``."""
+    names = dict.fromkeys(_SHARE_MODE.get(m) or _short(m, ("API_SHARE_MODE_",)) for m in mode)
+    return tuple(sorted(names, key=lambda n: (_MODE_ORDER.get(n, len(_MODE_ORDER)), n)))
+
+
+def denies_others(row: LockRow) -> bool:
+    return any(m.startswith("exclude-") for m in row.share_mode)
+
+
+def culprit_key(row: LockRow) -> tuple[bool, bool, bool, float, str, str]:
+    """Sort key: writers first, then handles that deny others, then longest idle, then holder/location."""
+    idle = row.session_idle_s
+    return (
+        not row.writes,
+        not denies_others(row),
+        idle is None,
+        -(idle or 0.0),
+        row.holder.casefold(),
+        row.ref.location,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class JoinContext:
+    """Everything besides handles and grants that a row needs (mostly from caches)."""
+
+    sessions_by_owner: Mapping[str, Sequence[SmbSession]] = field(default_factory=dict)
+    sessions_known: bool = True  # False when the sessions listing could not be read
+    names: Mapping[str, str] = field(default_factory=dict)  # auth_id -> display name (identity/find)
+    hostnames: Mapping[str, str] = field(default_factory=dict)  # client IP -> host name
+    shares: ShareMap = EMPTY
+
+
+def holder_name(owner: str, ctx: JoinContext) -> str:
+    for session in ctx.sessions_by_owner.get(owner, ()):
+        if session.user_name:
+            return session.user_name
+    return ctx.names.get(owner) or owner or "?"
+
+
+def _only(values: Iterable[str]) -> str | None:
+    distinct = {v for v in values if v}
+    return distinct.pop() if len(distinct) == 1 else None
+
+
+def join_row(
+    handle: FileHandle,
+    path: str,
+    grants: Sequence[ShareModeGrant],
+    ctx: JoinContext,
+    *,
+    sole_owner: bool,
+) -> LockRow:
+    """One row for ``handle``. ``grants`` are the grants on its file; ``sole_owner`` is True when every
+    handle on the file (as far as we know all of them) belongs to this handle's owner."""
+    holder = holder_name(handle.owner, ctx)
+    sessions = list(ctx.sessions_by_owner.get(handle.owner, ()))
+    if sessions:
+        originators = {s.originator for s in sessions if s.originator}
+        mine = [g for g in grants if g.owner_address in originators]
+        clients = sorted({g.owner_address for g in mine} or originators)
+    elif sole_owner:
+        mine = [g for g in grants if g.owner_address]
+        clients = sorted({g.owner_address for g in mine})
+    else:
+        mine, clients = [], []
+
+    ip: str | None = None
+    node: str | None = None
+    share_mode: tuple[str, ...] = ()
+    open_s: float | None = None
+    idle_s: float | None = None
+    notes: list[str] = []
+    if len(clients) == 1:
+        ip = clients[0]
+        from_ip = [s for s in sessions if s.originator == ip]
+        ip_grants = [g for g in mine if g.owner_address == ip]
+        if len(from_ip) == 1:
+            open_s, idle_s = from_ip[0].time_open_s, from_ip[0].time_idle_s
+        elif len(from_ip) > 1:
+            notes.append(f"{len(from_ip)} sessions from {ip}: open/idle time unknown")
+        node = _only(s.server_address for s in from_ip) or _only(g.node_address for g in ip_grants)
+        modes = {share_mode_names(g.mode) for g in ip_grants}
+        if len(modes) == 1:
+            share_mode = modes.pop()
+        elif len(modes) > 1:
+            notes.append(f"{len(ip_grants)} different share modes from {ip} on this file: share mode unknown")
+    elif len(clients) > 1:
+        where = "has this file open from" if mine else "has sessions from"
+        notes.append(
+            f"{holder} {where} {len(clients)} clients ({', '.join(clients)}): can't tell which one holds this handle"
+        )
+    elif ctx.sessions_known:
+        notes.append("no session found for this holder: client unknown")
+    else:
+        notes.append("sessions not readable: client unknown")
+
+    ref = HandleRef(location=handle.location, file_number=handle.file_number, owner=handle.owner, path=path)
+    return LockRow(
+        ref=ref,
+        holder=holder,
+        client_ip=ip,
+        client_host=ctx.hostnames.get(ip) if ip else None,
+        access=access_names(handle.access_mask),
+        share_mode=share_mode,
+        node=node,
+        session_open_s=open_s,
+        session_idle_s=idle_s,
+        note="; ".join(notes) or None,
+    )
+
+
+def build_groups(
+    handles: Iterable[FileHandle],
+    grants_by_file: Mapping[str, Sequence[ShareModeGrant]],
+    ctx: JoinContext,
+    *,
+    fallback_paths: Mapping[str, str] | None = None,
+    complete_files: bool = True,
+) -> list[FileGroup]:
+    """Group handles by file (and by the path each handle reported), join each, sort.
+
+    A handle's path comes from the handle itself (``resolve_paths``); ``fallback_paths`` (file_number -> path,
+    from the attributes call of an exact lookup) is used only for a handle that came without one. Handles with
+    no path at all are dropped. ``complete_files`` says the handles given are all the handles on their files.
+    Duplicate locations (paging churn) are kept once.
+    """
+    fallback_paths = fallback_paths or {}
+    by_key: dict[tuple[str, str], list[FileHandle]] = defaultdict(list)
+    owners: dict[str, set[str]] = defaultdict(set)
+    seen: set[str] = set()
+    for h in handles:
+        if h.location in seen:
+            continue
+        seen.add(h.location)
+        path = h.path or fallback_paths.get(h.file_number)
+        if not path:
+            logger.debug("dropping handle %s on file %s: no path", h.location, h.file_number)
+            continue
+        by_key[(h.file_number, path)].append(h)
+        owners[h.file_number].add(h.owner)
+    groups = []
+    for (file_number, path), file_handles in by_key.items():
+        grants = grants_by_file.get(file_number, ())
+        sole = complete_files and len(owners[file_number]) == 1
+        rows = sorted(
+            (join_row(h, path, grants, ctx, sole_owner=sole) for h in file_handles),
+            key=culprit_key,
+        )
+        where = ctx.shares.locate(path)
+        groups.append(
+            FileGroup(
+                file_number=file_number,
+                path=path,
+                share=where.share if where else None,
+                share_path=where.share_path if where else None,
+                rows=tuple(rows),
+            )
+        )
+    groups.sort(key=lambda g: (g.path.casefold(), g.path, g.file_number))
+    return groups
+
+
+def index_sessions(sessions: Iterable[SmbSession]) -> dict[str, list[SmbSession]]:
+    """auth_id -> that user's sessions (duplicates by location dropped)."""
+    out: dict[str, list[SmbSession]] = defaultdict(list)
+    seen: set[str] = set()
+    for s in sessions:
+        key = s.location or f"{s.auth_id}@{s.originator}"
+        if key in seen:
+            continue
+        seen.add(key)
+        out[s.auth_id].append(s)
+    return dict(out)
+
+
+def index_grants(grants: Iterable[ShareModeGrant]) -> dict[str, list[ShareModeGrant]]:
+    """file_id -> grants on that file."""
+    out: dict[str, list[ShareModeGrant]] = defaultdict(list)
+    for g in grants:
+        out[g.file_id].append(g)
+    return dict(out)
+
+
+__all__ = [
+    "JoinContext",
+    "access_names",
+    "build_groups",
+    "culprit_key",
+    "denies_others",
+    "holder_name",
+    "index_grants",
+    "index_sessions",
+    "join_row",
+    "share_mode_names",
+]

@@ -1,0 +1,186 @@
+"""Listing mechanics for searches that cannot use the narrow lookup (fragments, ip:, host:, user:, directories).
+
+Memory stays bounded at 300k handles: handle pages are filtered as they arrive and only matches are kept (up to
+``max_rows``; the rest are counted). Grants are fetched only for what matched:
+
+- path searches: after the scan, per file (``/v1/files/{id}/locks/smb/share-mode/``, concurrently) when few
+  files matched, else one pass over the full grant listing keeping only the matched files;
+- client searches (ip:, host:, user:): the server-side ``owner_address`` filter, one listing per client IP,
+  run concurrently with the handle scan.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Iterable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
+
+from bot.locks.join import index_grants
+from bot.qumulo.client import QumuloClient
+from bot.qumulo.errors import QumuloNotFound
+from bot.qumulo.models import FileHandle, ShareModeGrant
+
+logger = logging.getLogger(__name__)
+
+PAGE_LIMIT = 1000
+#: Per-file grant lookups (concurrent) are used while they cost no more requests than the full listing would.
+PER_FILE_GRANTS_MIN = 4
+PER_FILE_GRANTS_MAX = 512
+#: A scan longer than this many pages starts per-file grant lookups for its matches while it runs.
+PIPELINE_AFTER_PAGES = 4
+
+
+@dataclass(frozen=True, slots=True)
+class HandleScan:
+    handles: list[FileHandle]  # matches kept (at most max_rows), in listing order, one per location
+    scanned: int  # handles looked at
+    omitted: int  # matches beyond max_rows
+    pages: int
+
+
+def scan_handles(
+    client: QumuloClient,
+    keep: Callable[[FileHandle], bool],
+    *,
+    max_rows: int,
+    progress: Callable[[int], None] | None = None,
+    page_limit: int = PAGE_LIMIT,
+    on_page: Callable[[int, list[FileHandle]], None] | None = None,
+) -> HandleScan:
+    """One pass over ``/v1/smb/files/?resolve_paths=True``, page by page.
+
+    After each page: ``on_page(pages_so_far, handles_kept_from_this_page)``, then ``progress(scanned)``.
+    """
+    kept: list[FileHandle] = []
+    seen: set[str] = set()  # locations of kept handles: paging churn can repeat an entry
+    scanned = omitted = pages = 0
+    for page in client.iter_file_handles(resolve_paths=True, limit=page_limit):
+        pages += 1
+        scanned += len(page)
+        new: list[FileHandle] = []
+        for handle in page:
+            if handle.location in seen or not keep(handle):
+                continue
+            if len(kept) >= max_rows:
+                omitted += 1
+                continue
+            seen.add(handle.location)
+            kept.append(handle)
+            new.append(handle)
+        if on_page is not None:
+            on_page(pages, new)
+        if progress is not None:
+            progress(scanned)
+    logger.debug("scanned %d handles in %d pages: %d kept, %d omitted", scanned, pages, len(kept), omitted)
+    return HandleScan(handles=kept, scanned=scanned, omitted=omitted, pages=pages)
+
+
+class GrantPrefetch:
+    """Grants for the files a path scan matches, fetched while the scan is still running.
+
+    Small clusters (the scan ends within ``start_after_pages``) decide at the end: per-file lookups when few files
+    matched, else one filtered pass over the full grant listing. On a longer scan, per-file lookups for matched
+    files are submitted to the pool as pages arrive (at most ``max_rows`` files, so bounded), and only the last
+    page's files are left when the scan ends.
+    """
+
+    def __init__(
+        self,
+        client: QumuloClient,
+        pool: Executor,
+        *,
+        page_limit: int = PAGE_LIMIT,
+        start_after_pages: int = PIPELINE_AFTER_PAGES,
+    ) -> None:
+        self._client = client
+        self._pool = pool
+        self._page_limit = page_limit
+        self._start_after = start_after_pages
+        self._pending: list[str] = []  # matched, not yet submitted
+        self._known: set[str] = set()
+        self._futures: dict[str, Future[list[ShareModeGrant]]] = {}
+        self.requests = 0  # per-file lookups submitted while scanning
+
+    def on_page(self, pages: int, new: list[FileHandle]) -> None:
+        # A file's grants are (re)fetched after the page that brought its latest handle, so they are never older
+        # than any of its listed handles (a stale grant list could pin a handle on the wrong client).
+        for file_id in dict.fromkeys(h.file_number for h in new):
+            if file_id not in self._known:
+                self._known.add(file_id)
+                self._pending.append(file_id)
+            elif file_id in self._futures:
+                self._pending.append(file_id)
+        if pages >= self._start_after:
+            self._submit_pending()
+
+    def _submit_pending(self) -> None:
+        for file_id in self._pending:
+            self._futures[file_id] = self._pool.submit(self._one, file_id)
+            self.requests += 1
+        self._pending = []
+
+    def _one(self, file_id: str) -> list[ShareModeGrant]:
+        try:
+            grants = self._client.list_file_share_mode_grants(file_id, limit=self._page_limit)
+        except QumuloNotFound:  # the file went away since the handle listing
+            return []
+        return [g for g in grants if g.file_id == file_id]
+
+    def finish(self, pages: int) -> dict[str, list[ShareModeGrant]]:
+        """Grants by file for every matched file (waits for the lookups still running)."""
+        if not self._futures:
+            return grants_for_files(
+                self._client, self._pool, self._pending, listing_pages=pages, page_limit=self._page_limit
+            )
+        self._submit_pending()
+        return {file_id: f.result() for file_id, f in self._futures.items()}
+
+
+def grants_for_files(
+    client: QumuloClient,
+    pool: Executor,
+    file_ids: Collection[str],
+    *,
+    listing_pages: int,
+    page_limit: int = PAGE_LIMIT,
+) -> dict[str, list[ShareModeGrant]]:
+    """Grants on these files: per-file lookups when that is cheaper than one filtered pass over all grants.
+
+    ``listing_pages`` estimates the pages a full grant listing would take (about the handle scan's pages).
+    """
+    ids = sorted(set(file_ids))
+    if not ids:
+        return {}
+    per_file_max = min(PER_FILE_GRANTS_MAX, max(PER_FILE_GRANTS_MIN, listing_pages))
+    if len(ids) <= per_file_max:
+
+        def one(file_id: str) -> list[ShareModeGrant]:
+            try:
+                return client.list_file_share_mode_grants(file_id, limit=page_limit)
+            except QumuloNotFound:  # the file went away since the handle listing
+                return []
+
+        out: dict[str, list[ShareModeGrant]] = {}
+        for file_id, grants in zip(ids, pool.map(one, ids), strict=True):
+            out[file_id] = [g for g in grants if g.file_id == file_id]
+        return out
+    wanted = set(ids)
+    kept: list[ShareModeGrant] = []
+    for page in client.iter_share_mode_grants(limit=page_limit):
+        kept.extend(g for g in page if g.file_id in wanted)
+    return index_grants(kept)
+
+
+def grants_from_clients(
+    client: QumuloClient, ips: Iterable[str], *, page_limit: int = PAGE_LIMIT
+) -> list[ShareModeGrant]:
+    """Grants held by these client IPs (server-side ``owner_address`` filter; results re-checked)."""
+    out: list[ShareModeGrant] = []
+    for ip in sorted(set(ips)):
+        for page in client.iter_share_mode_grants(owner_address=ip, limit=page_limit):
+            out.extend(g for g in page if g.owner_address == ip)
+    return out
+
+
+__all__ = ["GrantPrefetch", "HandleScan", "grants_for_files", "grants_from_clients", "scan_handles"]

@@ -1,0 +1,244 @@
+"""The four search strategies behind ``LockService.search`` (one function per query kind).
+
+Each returns a ``SearchResult``; ``svc`` provides the client, the worker pool, the caches and the join.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
+
+from bot.locks.directory import SessionSnapshot
+from bot.locks.join import index_grants
+from bot.locks.match import host_matches, similar_names, user_matches
+from bot.locks.models import LockRow, Query, QueryKind, SearchResult
+from bot.locks.query import QueryError
+from bot.locks.scan import GrantPrefetch, grants_for_files, grants_from_clients, scan_handles
+from bot.qumulo.errors import QumuloNotFound
+from bot.qumulo.models import FileHandle, ShareModeGrant
+
+if TYPE_CHECKING:
+    from bot.locks.service import LockService, Progress
+
+logger = logging.getLogger(__name__)
+
+DIRECTORY = "FS_FILE_TYPE_DIRECTORY"
+
+
+def exact(svc: LockService, query: Query, *, as_of: float, progress: Progress | None) -> SearchResult:
+    """A full path: attributes -> id -> that file's handles + grants (concurrently) -> join."""
+    notes: list[str] = []
+    shares = svc.directory.share_map(notes, required=query.share is not None)
+    if query.share is not None:
+        fs_path = shares.to_fs_path(query.share, query.share_path or "/")
+        if fs_path is None:  # maybe a share created since the list was cached: look once more
+            svc.directory.forget_shares()
+            shares = svc.directory.share_map(notes, required=True)
+            fs_path = shares.to_fs_path(query.share, query.share_path or "/")
+        if fs_path is None:
+            known = ", ".join(shares.names[:12]) or "none readable"
+            raise QueryError(f"The cluster has no SMB share named `{query.share}` (shares: {known}).")
+    else:
+        fs_path = query.value
+    try:
+        attrs = svc.client.file_attributes(fs_path)
+    except QumuloNotFound:
+        return svc.result(
+            query,
+            (),
+            notes,
+            as_of=as_of,
+            scanned_handles=0,
+            exact=True,
+            no_such_file=True,
+            resolved_path=fs_path,
+        )
+    path = attrs.path or fs_path
+    if attrs.type == DIRECTORY:
+        base = path.rstrip("/")  # Qumulo reports directories with a trailing slash
+        path = base or "/"
+        notes.append(f"{path} is a folder: showing open handles on it and everything under it")
+
+        def under(h: FileHandle) -> bool:
+            return h.path is not None and (h.path == path or h.path.startswith(base + "/"))
+
+        return _path_scan(svc, query, under, notes, as_of=as_of, progress=progress, resolved_path=path)
+    handles, grants = svc.narrow(attrs.id)
+    if progress is not None:
+        progress(len(handles))
+    groups = svc.join(handles, {attrs.id: grants}, notes, fallback_paths={attrs.id: path})
+    return svc.result(
+        query, groups, notes, as_of=as_of, scanned_handles=len(handles), exact=True, resolved_path=path
+    )
+
+
+def fragment(svc: LockService, query: Query, *, as_of: float, progress: Progress | None) -> SearchResult:
+    """Case-insensitive substring of the FS path, or of ``/Share/path`` (users often type the share name)."""
+    notes: list[str] = []
+    frag = query.value.casefold()
+    shares = svc.directory.share_map(notes)
+    via_share = "/" in frag and len(shares) > 0
+
+    def keep(h: FileHandle) -> bool:
+        if not h.path:
+            return False
+        if frag in h.path.casefold():
+            return True
+        if via_share:
+            where = shares.locate(h.path)
+            return where is not None and frag in f"/{where.share}{where.share_path}".casefold()
+        return False
+
+    return _path_scan(svc, query, keep, notes, as_of=as_of, progress=progress)
+
+
+def _path_scan(
+    svc: LockService,
+    query: Query,
+    keep: Callable[[FileHandle], bool],
+    notes: list[str],
+    *,
+    as_of: float,
+    progress: Progress | None,
+    resolved_path: str | None = None,
+) -> SearchResult:
+    sessions_f = svc.pool.submit(svc.directory.all_sessions)  # concurrently with the scan; cached for later
+    prefetch = GrantPrefetch(svc.client, svc.bulk_pool, page_limit=svc.page_limit)
+    scan = scan_handles(
+        svc.client,
+        keep,
+        max_rows=svc.max_rows,
+        progress=progress,
+        page_limit=svc.page_limit,
+        on_page=prefetch.on_page,
+    )
+    grants = prefetch.finish(scan.pages)
+    snap = sessions_f.result()
+    owners = {h.owner for h in scan.handles}
+    sessions = ({o: snap.by_owner.get(o, []) for o in owners}, snap.available)
+    groups = svc.join(scan.handles, grants, notes, sessions=sessions, complete_files=scan.omitted == 0)
+    return svc.result(
+        query,
+        groups,
+        notes,
+        as_of=as_of,
+        scanned_handles=scan.scanned,
+        omitted_handles=scan.omitted,
+        resolved_path=resolved_path,
+    )
+
+
+def user(svc: LockService, query: Query, *, as_of: float, progress: Progress | None) -> SearchResult:
+    """Handles owned by the user's identities (found through their sessions)."""
+    notes: list[str] = []
+    snap = svc.directory.all_sessions(required=True)
+    everyone = snap.sessions()
+    mine = [s for s in everyone if user_matches(query.value, s)]
+    if not mine:
+        hint = similar_names(query.value, everyone)
+        notes.append(
+            f"no SMB session for user {query.value}" + (f" (did you mean {', '.join(hint)}?)" if hint else "")
+        )
+        return svc.result(query, (), notes, as_of=as_of, scanned_handles=0)
+    owners = {s.auth_id for s in mine}
+    return _client_scan(
+        svc, query, {s.originator for s in mine}, owners, notes, as_of=as_of, progress=progress
+    )
+
+
+def client(svc: LockService, query: Query, *, as_of: float, progress: Progress | None) -> SearchResult:
+    """``ip:`` (one client) or ``host:`` (the client IPs whose name matches, via the cluster's DNS)."""
+    notes: list[str] = []
+    if query.kind is QueryKind.IP:
+        return _client_scan(svc, query, {query.value}, None, notes, as_of=as_of, progress=progress)
+    snap = svc.directory.all_sessions(required=True)
+    names = svc.directory.hostnames_for(snap.originators(), notes, required=True)
+    ips = {ip for ip, name in names.items() if host_matches(query.value, name)}
+    if not ips:
+        notes.append(
+            f"no connected SMB client is named {query.value} ({len(snap.originators())} clients checked)"
+        )
+        return svc.result(query, (), notes, as_of=as_of, scanned_handles=0)
+    return _client_scan(svc, query, ips, None, notes, as_of=as_of, progress=progress)
+
+
+def _client_scan(
+    svc: LockService,
+    query: Query,
+    ips: Collection[str],
+    owners: Collection[str] | None,
+    notes: list[str],
+    *,
+    as_of: float,
+    progress: Progress | None,
+) -> SearchResult:
+    """Handles of clients ``ips`` (or of users ``owners``); grants through the server-side IP filter.
+
+    A handle is kept when its owner has a session from one of ``ips`` (``user:``: is one of ``owners``). Rows
+    the join places on another client are dropped; ambiguous ones stay, with their note. For owners with
+    sessions from several clients, the file's full grant list is fetched after the scan so the join can tell
+    them apart; for the others the client is their only one and the filtered grants add share mode and node.
+    """
+    sessions_f = svc.pool.submit(svc.directory.all_sessions)
+    grant_fs = [
+        svc.pool.submit(grants_from_clients, svc.client, [ip], page_limit=svc.page_limit)
+        for ip in sorted(ips)
+    ]
+    ipset = set(ips)
+    wanted: list[Callable[[FileHandle], bool]] = []  # the filter, built when the first page has arrived
+
+    def keep(h: FileHandle) -> bool:  # called from this thread only (the scan loop)
+        if not wanted:
+            wanted.append(_owner_or_file_filter(sessions_f.result(), grant_fs, ipset, owners))
+        return wanted[0](h)
+
+    scan = scan_handles(svc.client, keep, max_rows=svc.max_rows, progress=progress, page_limit=svc.page_limit)
+    snap = sessions_f.result()
+    grants = index_grants(g for f in grant_fs for g in f.result())
+    kept_owners = {h.owner for h in scan.handles}
+    by_owner = {o: snap.by_owner.get(o, []) for o in kept_owners}
+    # Owners on several clients: the grants decide which client holds each handle, so those files get their
+    # full grant list, fetched after the scan (never older than the handles it is joined with).
+    roaming = {o for o, ss in by_owner.items() if len({s.originator for s in ss}) > 1}
+    mixed_files = {h.file_number for h in scan.handles if h.owner in roaming}
+    grants.update(
+        grants_for_files(
+            svc.client, svc.bulk_pool, mixed_files, listing_pages=scan.pages, page_limit=svc.page_limit
+        )
+    )
+
+    def from_these_clients(row: LockRow) -> bool:
+        return owners is not None or row.client_ip is None or row.client_ip in ipset
+
+    groups = svc.join(
+        scan.handles,
+        grants,
+        notes,
+        sessions=(by_owner, snap.available),
+        complete_files=False,
+        row_filter=from_these_clients,
+    )
+    return svc.result(
+        query, groups, notes, as_of=as_of, scanned_handles=scan.scanned, omitted_handles=scan.omitted
+    )
+
+
+def _owner_or_file_filter(
+    snap: SessionSnapshot,
+    grant_fs: list[Future[list[ShareModeGrant]]],
+    ipset: set[str],
+    owners: Collection[str] | None,
+) -> Callable[[FileHandle], bool]:
+    if owners is not None:
+        owner_set = set(owners)
+        return lambda h: h.owner in owner_set
+    if snap.available:
+        at_ip = {s.auth_id for s in snap.sessions() if s.originator in ipset}
+        return lambda h: h.owner in at_ip
+    files = {g.file_id for f in grant_fs for g in f.result()}  # no sessions: files these clients lock
+    return lambda h: h.file_number in files
+
+
+__all__ = ["client", "exact", "fragment", "user"]

@@ -1,0 +1,165 @@
+"""parse_query: every input form, Slack escaping, helpful errors; Hypothesis on arbitrary paths."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.locks.models import QueryKind
+from bot.locks.query import MIN_FRAGMENT, QueryError, normalize_path, parse_query, unescape_slack
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("budget.xlsx", QueryKind.FRAGMENT, "budget.xlsx"),
+        ("  Budget Report.XLSX ", QueryKind.FRAGMENT, "Budget Report.XLSX"),
+        ("finance/2026", QueryKind.FRAGMENT, "finance/2026"),
+        ("Finance\\2026\\budget", QueryKind.FRAGMENT, "Finance/2026/budget"),
+        ("Z:\\2026\\budget.xlsx", QueryKind.FRAGMENT, "/2026/budget.xlsx"),
+        ("/finance/2026/budget.xlsx", QueryKind.PATH, "/finance/2026/budget.xlsx"),
+        ("/finance//2026/./budget.xlsx/", QueryKind.PATH, "/finance/2026/budget.xlsx"),
+        ("ip:10.1.2.3", QueryKind.IP, "10.1.2.3"),
+        ("IP: 10.1.2.3", QueryKind.IP, "10.1.2.3"),
+        ("ip:fe80::0001", QueryKind.IP, "fe80::1"),
+        ("host:Laptop-42", QueryKind.HOST, "laptop-42"),
+        ("host:laptop-42.corp.example.", QueryKind.HOST, "laptop-42.corp.example"),
+        ("user:dana", QueryKind.USER, "dana"),
+        ("user:CORP\\dana", QueryKind.USER, "CORP\\dana"),
+        ('"budget v2.xlsx"', QueryKind.FRAGMENT, "budget v2.xlsx"),
+        ("`budget.xlsx`", QueryKind.FRAGMENT, "budget.xlsx"),
+        ("“budget.xlsx”", QueryKind.FRAGMENT, "budget.xlsx"),
+        ("notes:2026", QueryKind.FRAGMENT, "notes:2026"),
+    ],
+)
+def test_forms(text: str, kind: QueryKind, value: str) -> None:
+    q = parse_query(text)
+    assert (q.kind, q.value) == (kind, value)
+    assert q.text == text.strip()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\\\\cluster\\Finance\\2026\\budget.xlsx",
+        "//cluster/Finance/2026/budget.xlsx",
+        "smb://cluster/Finance/2026/budget.xlsx",
+        "SMB://admin@cluster:445/Finance/2026/budget.xlsx",
+        "cifs://cluster/Finance/2026/budget.xlsx",
+        "\\\\?\\UNC\\cluster\\Finance\\2026\\budget.xlsx",
+        "<smb://cluster/Finance/2026/budget.xlsx|smb://cluster/Finance/2026/budget.xlsx>",
+        "\\\\cluster\\Finance\\\\2026\\budget.xlsx\\",
+    ],
+)
+def test_share_paths(text: str) -> None:
+    q = parse_query(text)
+    assert q.kind is QueryKind.PATH
+    assert q.share == "Finance"
+    assert q.share_path == "/2026/budget.xlsx"
+    assert q.value == "\\\\cluster\\Finance\\2026\\budget.xlsx"
+
+
+def test_smb_url_is_percent_decoded() -> None:
+    q = parse_query("smb://cluster/Fin%20Ance/a%20b%26c.xlsx")
+    assert (q.share, q.share_path) == ("Fin Ance", "/a b&c.xlsx")
+
+
+def test_share_root() -> None:
+    q = parse_query("\\\\cluster\\Finance")
+    assert (q.kind, q.share, q.share_path) == (QueryKind.PATH, "Finance", "/")
+
+
+def test_slack_entities_are_unescaped() -> None:
+    q = parse_query("R&amp;D &lt;draft&gt;.docx")
+    assert q.value == "R&D <draft>.docx"
+    assert q.text == "R&D <draft>.docx"
+    # a literal "&lt;" typed by the user arrives as "&amp;lt;" and must stay "&lt;"
+    assert parse_query("a&amp;lt;b").value == "a&lt;b"
+    unc = parse_query("\\\\cluster\\R&amp;D\\plan &amp; budget.xlsx")
+    assert (unc.share, unc.share_path) == ("R&D", "/plan & budget.xlsx")
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("", "Tell me what to search for"),
+        ("   ", "Tell me what to search for"),
+        ("a", "too short"),
+        ("\\\\x", "needs a share name"),
+        ("/", "too short"),
+        ("\\\\", "needs a share name"),
+        ("\\\\cluster", "needs a share name"),
+        ("smb://cluster/", "needs a share name"),
+        ("ip:10.1.2", "not an IP address"),
+        ("ip:", "not an IP address"),
+        ("host:", "not a host name"),
+        ("host:bad host", "not a host name"),
+        ("user:", "needs a login"),
+        ("/finance/../hr/salaries.xlsx", "`..`"),
+        ("budget\x1b[2J.xlsx", "control characters"),
+        ("x" * 5000, "too long"),
+    ],
+)
+def test_errors_are_helpful(text: str, needle: str) -> None:
+    with pytest.raises(QueryError) as info:
+        parse_query(text)
+    assert needle in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_empty_query_lists_examples() -> None:
+    with pytest.raises(QueryError) as info:
+        parse_query("")
+    for example in ("budget.xlsx", "ip:", "host:", "user:", "smb://"):
+        assert example in str(info.value)
+
+
+segment = st.text(
+    alphabet=st.characters(exclude_categories=["Cs", "Cc"], exclude_characters="/\\"),
+    min_size=1,
+    max_size=20,
+).filter(lambda s: s.strip() == s and s not in (".", ".."))
+
+
+@given(st.lists(segment, min_size=1, max_size=8))
+def test_fs_paths_round_trip(parts: list[str]) -> None:
+    path = "/" + "/".join(parts)
+    q = parse_query(path.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))  # as Slack sends it
+    assert q.kind is QueryKind.PATH
+    assert q.value == path
+    assert normalize_path(q.value) == q.value
+
+
+@given(
+    st.text(alphabet=string.ascii_letters + string.digits + "-", min_size=1, max_size=15),
+    segment.filter(lambda s: not s.startswith(("<", '"', "'", "`", "“", "‘", "«")) and "|" not in s),
+    st.lists(segment, max_size=6),
+    st.sampled_from(["\\", "/"]),
+)
+def test_unc_round_trip(cluster: str, share: str, parts: list[str], sep: str) -> None:
+    text = sep * 2 + sep.join([cluster, share, *parts])
+    q = parse_query(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    assert q.kind is QueryKind.PATH
+    assert q.share == share
+    assert q.share_path == "/" + "/".join(parts)
+
+
+@given(st.text(max_size=300))
+def test_never_raises_anything_but_query_error(text: str) -> None:
+    try:
+        q = parse_query(text)
+    except QueryError as exc:
+        assert str(exc)
+    else:
+        assert q.value
+        if q.kind is QueryKind.FRAGMENT:
+            assert len(q.value.strip("/")) >= MIN_FRAGMENT
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab&<>;lgtmp ")), max_size=40))
+def test_unescape_inverts_slack_escaping(text: str) -> None:
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert unescape_slack(escaped) == text
