@@ -52,7 +52,7 @@ def sim_ro() -> Iterator[Any]:
 
 
 def config_for(sim: Any, **overrides: Any) -> QumuloConfig:
-    scheme, _, rest = sim.url.partition("://")
+    scheme = sim.url.partition("://")[0]
     fields: dict[str, Any] = {
         "host": sim.host,
         "port": sim.port,
