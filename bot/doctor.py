@@ -27,14 +27,19 @@ def run_doctor(env: Mapping[str, str], *, out: TextIO | None = None) -> int:
         line(False, f"Qumulo settings: {exc}")
         return 1
     auth = "access token" if qcfg.access_token else f"user {qcfg.username!r} (password login)"
-    tls = "TLS verification off" if not qcfg.verify_tls else f"TLS verified ({qcfg.ca_bundle or 'system CAs'})"
+    tls = (
+        "TLS verification off" if not qcfg.verify_tls else f"TLS verified ({qcfg.ca_bundle or 'system CAs'})"
+    )
     if qcfg.scheme == "http":
         tls = "plain HTTP (simulator only; real clusters speak HTTPS)"
     line(True, f"Qumulo settings: {qcfg.base_url}, {auth}, {tls}, timeout {qcfg.timeout_s:g} s")
     if not qcfg.verify_tls:
         line(None, "QUMULO_VERIFY_TLS=false: the cluster's identity is not checked")
 
-    for name, loader in (("Slack settings", SlackConfig.from_env), ("qlocks settings", QlocksConfig.from_env)):
+    for name, loader in (
+        ("Slack settings", SlackConfig.from_env),
+        ("qlocks settings", QlocksConfig.from_env),
+    ):
         try:
             cfg = loader(env)
         except ConfigError as exc:
@@ -59,7 +64,10 @@ def run_doctor(env: Mapping[str, str], *, out: TextIO | None = None) -> int:
             if priv not in me.privileges:
                 line(None, f"{priv} is missing (optional): needed to {why}")
     if problems:
-        print(f"{problems} privilege(s) missing: add them to the bot's role (see README, 'Qumulo role').", file=out)
+        print(
+            f"{problems} privilege(s) missing: add them to the bot's role (see README, 'Qumulo role').",
+            file=out,
+        )
         return 1
     print("All checks passed.", file=out)
     return 0
