@@ -82,13 +82,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _qumulo_client():  # type: ignore[no-untyped-def]
-    from bot.config import QumuloConfig
-    from bot.qumulo.client import QumuloClient
-
-    return QumuloClient(QumuloConfig.from_env(os.environ))
-
-
 def _cmd_simulator(args: argparse.Namespace) -> int:
     from bot.qumulo.simulator.cli import run
 
