@@ -105,16 +105,12 @@ class QumuloConfig:
         host = _get(env, "QUMULO_HOST")
         if host is None:
             raise ConfigError("QUMULO_HOST is not set: the cluster's address, e.g. qumulo.example.com")
-        scheme = "https"
-        if "://" in host:
-            scheme, _, host = host.partition("://")
-            scheme = scheme.lower()
-            if scheme not in ("http", "https"):
-                raise ConfigError(f"QUMULO_HOST: unsupported scheme {scheme!r} (use https:// or http://)")
-            host = host.rstrip("/")
+        scheme, host, host_port = _split_host(host)
         if not host or "/" in host or " " in host:
             raise ConfigError(f"QUMULO_HOST must be a host name or IP address, got {host!r}")
-        port = _int(env, "QUMULO_PORT", 8000, minimum=1, maximum=65535)
+        port = _int(env, "QUMULO_PORT", host_port or 8000, minimum=1, maximum=65535)
+        if host_port is not None and _get(env, "QUMULO_PORT") is not None and port != host_port:
+            raise ConfigError(f"QUMULO_HOST names port {host_port} but QUMULO_PORT is {port}: set only one")
         token = _get(env, "QUMULO_ACCESS_TOKEN")
         username = _get(env, "QUMULO_USERNAME")
         password = _get(env, "QUMULO_PASSWORD")
@@ -205,11 +201,36 @@ class QlocksConfig:
         )
 
 
+def _split_host(raw: str) -> tuple[str, str, int | None]:
+    """``https://h:8000/`` / ``h:8000`` / ``h`` / ``::1`` / ``[::1]:8000`` -> (scheme, host, port or None)."""
+    scheme = "https"
+    if "://" in raw:
+        scheme, _, raw = raw.partition("://")
+        scheme = scheme.lower()
+        if scheme not in ("http", "https"):
+            raise ConfigError(f"QUMULO_HOST: unsupported scheme {scheme!r} (use https:// or http://)")
+        raw = raw.rstrip("/")
+    port: str | None = None
+    if raw.startswith("["):  # [v6]:port
+        host, _, rest = raw[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else None
+    elif raw.count(":") == 1:
+        host, _, port = raw.partition(":")
+    else:
+        host = raw
+    if port is not None and not port.isdigit():
+        raise ConfigError(f"QUMULO_HOST: bad port in {raw!r}")
+    return scheme, host, int(port) if port else None
+
+
 def _host_name(host: str | None) -> str | None:
     """``http://127.0.0.1/`` -> ``127.0.0.1``: the cluster's name as users would type it in a UNC path."""
     if host is None:
         return None
-    return host.partition("://")[2].strip("/") if "://" in host else host
+    try:
+        return _split_host(host)[1]
+    except ConfigError:
+        return host
 
 
 def environ() -> Mapping[str, str]:

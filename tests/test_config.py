@@ -96,3 +96,18 @@ def test_cluster_name_defaults_to_the_bare_host() -> None:
     assert QlocksConfig.from_env({"QUMULO_HOST": "http://127.0.0.1/"}).cluster_name == "127.0.0.1"
     assert QlocksConfig.from_env({"QUMULO_HOST": "qumulo.corp"}).cluster_name == "qumulo.corp"
     assert QlocksConfig.from_env({"QLOCKS_CLUSTER_NAME": "prod"}).cluster_name == "prod"
+
+
+def test_port_in_host() -> None:
+    base = {"QUMULO_ACCESS_TOKEN": "t"}
+    assert (
+        QumuloConfig.from_env({**base, "QUMULO_HOST": "http://127.0.0.1:9000"}).base_url
+        == "http://127.0.0.1:9000"
+    )
+    assert QumuloConfig.from_env({**base, "QUMULO_HOST": "q.corp:8443"}).base_url == "https://q.corp:8443"
+    assert QumuloConfig.from_env({**base, "QUMULO_HOST": "[fe80::1]:9"}).base_url == "https://[fe80::1]:9"
+    with pytest.raises(ConfigError, match="QUMULO_PORT"):
+        QumuloConfig.from_env({**base, "QUMULO_HOST": "q:1", "QUMULO_PORT": "2"})
+    with pytest.raises(ConfigError, match="QUMULO_HOST"):
+        QumuloConfig.from_env({**base, "QUMULO_HOST": "q:x"})
+    assert QlocksConfig.from_env({"QUMULO_HOST": "https://q.corp:8000/"}).cluster_name == "q.corp"
