@@ -1,0 +1,221 @@
+"""Buttons: **Close handle** and Prev/Next.
+
+Both ack at once and do the rest on ``deps.run`` (``bot.slack.background``).
+Close: ack -> decode the (untrusted) button -> authorize (deny by default) -> double-click guard -> ``LockService.close``
+(which re-checks the handle and closes exactly that location, never retried) -> audit (fsync'd, before any Slack post)
+-> replace that row in the message -> one line in the channel. Anything short of "closed" is explained ephemerally
+and the list stays as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.audit import AuditRecord, channel_line
+from bot.locks.models import CloseOutcome, CloseStatus, HandleRef
+from bot.qumulo.errors import QumuloError
+from bot.slack import messages
+from bot.slack.blocks import (
+    CLOSE_ACTION,
+    MAX_RESULTS,
+    PAGE_NEXT_ACTION,
+    PAGE_PREV_ACTION,
+    client_label,
+    closed_block,
+    replace_block,
+    search_message,
+)
+from bot.slack.deps import Deps
+from bot.slack.refs import decode_page, decode_ref
+from bot.slack.replies import reply
+from bot.slack.text import escape
+
+logger = logging.getLogger(__name__)
+
+Body = dict[str, Any]
+
+
+def register(app: App, deps: Deps) -> None:
+    def close_clicked(ack: Ack, body: Body, client: WebClient, respond: Respond) -> None:
+        on_close(deps, ack=ack, body=body, client=client, respond=respond)
+
+    def page_clicked(ack: Ack, body: Body, respond: Respond) -> None:
+        on_page(deps, ack=ack, body=body, respond=respond)
+
+    app.action(CLOSE_ACTION)(close_clicked)
+    app.action(PAGE_PREV_ACTION)(page_clicked)
+    app.action(PAGE_NEXT_ACTION)(page_clicked)
+
+
+def _ephemeral(respond: Respond, text: str) -> None:
+    reply(respond, text=text, response_type="ephemeral", replace_original=False)
+
+
+class _Attempt:
+    """The facts of one click, for audit records."""
+
+    def __init__(self, deps: Deps, body: Body) -> None:
+        user = body.get("user") or {}
+        channel = body.get("channel") or {}
+        self.deps = deps
+        self.user_id = str(user.get("id") or "")
+        self.user_name = user.get("username") or user.get("name")
+        self.team_id = (body.get("team") or {}).get("id") or user.get("team_id")
+        self.channel_id: str | None = channel.get("id")
+        self.channel_name: str | None = channel.get("name")
+
+    def record(
+        self,
+        result: str,
+        message: str,
+        *,
+        ref: HandleRef | None = None,
+        outcome: CloseOutcome | None = None,
+        searcher: str | None = None,
+    ) -> AuditRecord:
+        row = outcome.row if outcome else None
+        return AuditRecord(
+            at=self.deps.clock(),
+            result=result,
+            user_id=self.user_id,
+            user_name=self.user_name,
+            channel_id=self.channel_id,
+            channel_name=self.channel_name,
+            team_id=self.team_id,
+            file=row.ref.path if row else ref.path if ref else None,
+            file_number=ref.file_number if ref else None,
+            location=ref.location if ref else None,
+            holder=row.holder if row else None,
+            client=client_label(row) if row else None,
+            message=message,
+            searcher_id=searcher,
+            cluster=self.deps.cluster,
+        )
+
+    def audit(self, record: AuditRecord) -> bool:
+        try:
+            self.deps.audit.append(record)
+        except OSError:
+            logger.exception("could not write the audit record for %s (%s)", record.location, record.result)
+            return False
+        return True
+
+
+def on_close(deps: Deps, *, ack: Ack, body: Body, client: WebClient, respond: Respond) -> None:
+    ack()
+    deps.run(
+        lambda: close_handle(deps, body=body, client=client, respond=respond), body=body, respond=respond
+    )
+
+
+def close_handle(deps: Deps, *, body: Body, client: WebClient, respond: Respond) -> None:
+    """The work after the ack: decode, authorize, guard, close, audit, then tell Slack."""
+    attempt = _Attempt(deps, body)
+    action = (body.get("actions") or [{}])[0]
+    try:
+        button = decode_ref(action.get("value"))
+    except ValueError as exc:
+        attempt.audit(attempt.record("invalid", str(exc)))
+        _ephemeral(respond, messages.invalid_button())
+        return
+    ref, searcher = button.ref, button.searcher
+    if button.cluster != deps.cluster:
+        attempt.audit(
+            attempt.record("invalid", f"button from cluster {button.cluster!r}", ref=ref, searcher=searcher)
+        )
+        _ephemeral(respond, messages.wrong_cluster(button.cluster, deps.cluster))
+        return
+    decision = deps.authz.may_close(attempt.user_id, attempt.channel_id)
+    if not decision.allowed:
+        attempt.audit(attempt.record("denied", decision.reason, ref=ref, searcher=searcher))
+        _ephemeral(respond, decision.reason)
+        return
+    claim = deps.guard.begin(ref.location, attempt.user_id)
+    if claim is not None:
+        attempt.audit(attempt.record("duplicate", f"claimed by {claim.user_id}", ref=ref, searcher=searcher))
+        _ephemeral(respond, messages.duplicate(closer=claim.user_id, at=claim.at, settled=claim.settled))
+        return
+    settled = False
+    try:
+        outcome = deps.locks.close(ref)
+        settled = outcome.status in (CloseStatus.CLOSED, CloseStatus.GONE)
+    except QumuloError as exc:
+        attempt.audit(attempt.record("failed", str(exc), ref=ref, searcher=searcher))
+        _ephemeral(respond, messages.close_error(exc, path=ref.path, cluster=deps.cluster))
+        return
+    except Exception as exc:  # not handled here: audited (every attempt is), then the app's error handler
+        attempt.audit(attempt.record("error", type(exc).__name__, ref=ref, searcher=searcher))
+        raise
+    finally:
+        deps.guard.finish(ref.location, settled=settled)
+    record = attempt.record(
+        outcome.status.value, outcome.message, ref=ref, outcome=outcome, searcher=searcher
+    )
+    audited = attempt.audit(record)
+    if outcome.status is not CloseStatus.CLOSED:
+        _ephemeral(respond, messages.close_refused(outcome))
+        return
+    _replace_row(body, action, respond, closer=attempt.user_id, at=record.at, outcome=outcome)
+    try:
+        client.chat_postMessage(
+            channel=attempt.channel_id or "",
+            text=channel_line(record),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+    except SlackApiError as exc:
+        logger.warning("chat.postMessage failed: %s", exc.response.get("error"))
+        _ephemeral(respond, messages.post_failed(str(exc.response.get("error") or "error")))
+    except (SlackClientError, OSError) as exc:
+        logger.warning("chat.postMessage failed: %s", type(exc).__name__)
+        _ephemeral(respond, messages.post_failed(type(exc).__name__))
+    if not audited:
+        _ephemeral(respond, messages.audit_failed())
+
+
+def _replace_row(
+    body: Body, action: dict[str, Any], respond: Respond, *, closer: str, at: float, outcome: CloseOutcome
+) -> None:
+    """Re-send the clicked message with only the clicked row changed to "Closed by …"."""
+    message = body.get("message") or {}
+    blocks = message.get("blocks")
+    block_id = action.get("block_id")
+    if not isinstance(blocks, list) or not isinstance(block_id, str):
+        return
+    new = closed_block(block_id, closer=closer, at=at, ref=outcome.ref, row=outcome.row)
+    replaced = replace_block(blocks, block_id, new)
+    if replaced is None:
+        logger.warning("clicked block %r not found in the message; row not replaced", block_id)
+        return
+    text = message.get("text") if isinstance(message.get("text"), str) else "qlocks"
+    reply(respond, text=text, blocks=replaced, replace_original=True)
+
+
+def on_page(deps: Deps, *, ack: Ack, body: Body, respond: Respond) -> None:
+    ack()
+    deps.run(lambda: show_page(deps, body=body, respond=respond), body=body, respond=respond)
+
+
+def show_page(deps: Deps, *, body: Body, respond: Respond) -> None:
+    """The work after the ack: re-run the search and replace the message with the requested page."""
+    decision = deps.authz.may_use((body.get("channel") or {}).get("id"))
+    if not decision.allowed:
+        _ephemeral(respond, decision.reason)
+        return
+    try:
+        page = decode_page(((body.get("actions") or [{}])[0]).get("value"))
+    except ValueError:
+        _ephemeral(respond, messages.invalid_button())
+        return
+    # The query is stored unescaped; the search expects Slack's entity-escaped command text.
+    result = deps.locks.search(escape(page.query))
+    if result.matched_handles > MAX_RESULTS:
+        _ephemeral(respond, messages.too_broad(result, MAX_RESULTS))
+        return
+    message = search_message(result, searcher=page.searcher, offset=page.offset, now=deps.clock())
+    reply(respond, text=message.text, blocks=message.blocks, replace_original=True)

@@ -1,0 +1,97 @@
+"""``/qlocks``: help/usage, and ``search <query>`` answered in the channel after an immediate ack.
+
+The listener acks at once (usage, refusals and "Searching…" are the ack's own ephemeral body) and hands the search to
+``deps.run`` (``bot.slack.background``), so Slack's 3-second limit holds however slow the cluster is and however many
+searches are running. ``QueryError`` and ``QumuloError`` go to ``report_error``, which answers ephemerally.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.slack import messages
+from bot.slack.blocks import MAX_RESULTS, search_message
+from bot.slack.deps import Deps, ProgressPolicy
+from bot.slack.replies import reply
+from bot.slack.text import escape_clip, unescape
+
+logger = logging.getLogger(__name__)
+
+COMMAND = "/qlocks"
+
+
+def register(app: App, deps: Deps) -> None:
+    def qlocks_command(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+        on_command(deps, ack=ack, command=command, respond=respond)
+
+    app.command(COMMAND)(qlocks_command)
+
+
+class ProgressReporter:
+    """The ``progress`` callback for ``LockService.search``: throttled ephemeral "scanning… N handles" posts."""
+
+    def __init__(self, respond: Respond, deps: Deps) -> None:
+        self._respond = respond
+        self._now = deps.monotonic
+        self._policy: ProgressPolicy = deps.progress
+        self._started = self._now()
+        self._last: float | None = None
+        self._sent = 0
+        self._lock = threading.Lock()
+
+    @property
+    def sent(self) -> int:
+        return self._sent
+
+    def __call__(self, scanned: int) -> None:
+        now = self._now()
+        with self._lock:
+            policy = self._policy
+            if self._sent >= min(policy.max_updates, 3) or now - self._started < policy.after_s:
+                return
+            if self._last is not None and now - self._last < policy.every_s:
+                return
+            self._last = now
+            self._sent += 1
+        reply(self._respond, text=f"⏳ Scanning… {scanned:,} handles so far", response_type="ephemeral")
+
+
+def on_command(deps: Deps, *, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
+    text = str(command.get("text") or "").strip()
+    sub, _, rest = text.partition(" ")
+    sub = sub.lower()
+    if sub in ("", "help", "-h", "--help", "usage"):
+        ack(text=messages.usage(deps.cluster), response_type="ephemeral")
+        return
+    if sub != "search":
+        ack(text=messages.unknown_subcommand(sub, deps.cluster), response_type="ephemeral")
+        return
+    decision = deps.authz.may_use(command.get("channel_id"))
+    if not decision.allowed:
+        ack(text=decision.reason, response_type="ephemeral")
+        return
+    query = rest.strip()
+    if not query:
+        ack(text="Search for what? " + messages.usage(deps.cluster), response_type="ephemeral")
+        return
+    ack(
+        text=f"🔎 Searching *{escape_clip(deps.cluster, 100)}* for `{escape_clip(unescape(query), 500)}`…",
+        response_type="ephemeral",
+    )
+    user = command.get("user_id")
+    logger.info("search by %s in %s: %r", user, command.get("channel_id"), query[:200])
+    deps.run(lambda: answer_search(deps, query, user=user, respond=respond), body=command, respond=respond)
+
+
+def answer_search(deps: Deps, query: str, *, user: str | None, respond: Respond) -> None:
+    """The work after the ack: search (with progress), then the in-channel answer or "too broad"."""
+    result = deps.locks.search(query, progress=ProgressReporter(respond, deps))
+    if result.matched_handles > MAX_RESULTS:
+        reply(respond, text=messages.too_broad(result, MAX_RESULTS), response_type="ephemeral")
+        return
+    message = search_message(result, searcher=user, offset=0, now=deps.clock())
+    reply(respond, text=message.text, blocks=message.blocks, response_type="in_channel")

@@ -1,0 +1,136 @@
+"""User-facing wording: usage, refused/failed searches, refused/failed closes. Pure; returns mrkdwn strings.
+
+Everything variable is escaped here (``escape``/``escape_clip``); exception messages from the domain are escaped
+as a whole because they quote what the user typed.
+"""
+
+from __future__ import annotations
+
+from bot.locks.models import CloseOutcome, CloseStatus, SearchResult
+from bot.locks.query import EXAMPLES, QueryError
+from bot.qumulo.errors import (
+    QumuloAuthError,
+    QumuloConnectionError,
+    QumuloError,
+    QumuloNotFound,
+    QumuloPermissionError,
+    QumuloTimeout,
+    QumuloTLSError,
+)
+from bot.slack.text import clock_time, escape, escape_clip, mention
+
+MAX_ERROR = 600  # characters of a cluster's error text shown in Slack
+
+
+def usage(cluster: str) -> str:
+    return (
+        f"*qlocks* finds who holds a file open on *{escape_clip(cluster, 100)}* and lets admins close that handle.\n"
+        "• `/qlocks search &lt;what&gt;`: what can be " + escape(EXAMPLES) + ".\n"
+        "  Results are posted in the channel, grouped by file, with holder, client, access, node and idle time.\n"
+        "• *Close handle* (admins only) closes exactly that handle after re-checking it is still the same one; "
+        "unsaved changes on the client may be lost. Every attempt is audited.\n"
+        "• `/qlocks help` shows this."
+    )
+
+
+def unknown_subcommand(word: str, cluster: str) -> str:
+    return f"I don't know `{escape_clip(word, 100)}`.\n" + usage(cluster)
+
+
+def search_error(exc: Exception, *, cluster: str) -> str:
+    """An actionable explanation of a refused or failed search (``QueryError`` or a ``QumuloError``)."""
+    name = f"*{escape_clip(cluster, 100)}*"
+    detail = escape_clip(str(exc), MAX_ERROR)
+    if isinstance(exc, QueryError):
+        return f"Can't search for that: {detail}"
+    if isinstance(exc, QumuloTLSError):
+        return (
+            f"Can't talk to the cluster {name} securely: {detail}\n"
+            "An operator should check `QUMULO_CA_BUNDLE` (or the cluster's certificate); `qlocks doctor` tests it."
+        )
+    if isinstance(exc, QumuloTimeout):
+        return f"The cluster {name} did not answer in time: {detail}\nTry again in a minute, or narrow the search."
+    if isinstance(exc, QumuloConnectionError):
+        return (
+            f"Can't reach the cluster {name}: {detail}\n"
+            "Check that it is up and reachable from the bot (`QUMULO_HOST`, `QUMULO_PORT`); `qlocks doctor` tests it."
+        )
+    if isinstance(exc, QumuloAuthError):
+        return (
+            f"The cluster {name} rejected qlocks' credentials (expired token or wrong password): {detail}\n"
+            "An operator should renew `QUMULO_ACCESS_TOKEN` (or fix `QUMULO_USERNAME`/`QUMULO_PASSWORD`) and restart."
+        )
+    if isinstance(exc, QumuloPermissionError):
+        missing = ", ".join(f"`{escape(p)}`" for p in exc.missing_privileges) or "(not named by the cluster)"
+        return (
+            f"qlocks' user on {name} is missing the privilege {missing}: {detail}\n"
+            "Add it to that user's role (see the README's least-privilege role); `qlocks doctor` lists what is missing."
+        )
+    if isinstance(exc, QumuloNotFound):
+        return f"The cluster {name} says it does not exist: {detail}"
+    if isinstance(exc, QumuloError):
+        return f"The cluster {name} returned an error: {detail}\nNothing was changed. Try again, or run `qlocks doctor`."
+    return f"The search failed: {detail}"
+
+
+def too_broad(result: SearchResult, limit: int) -> str:
+    query = escape_clip(result.query.text, 400)
+    return (
+        f"`{query}` matches {result.matched_handles:,} open handles on {len(result.files):,} files: too broad to list "
+        f"here (limit {limit}). Narrow it down: a longer part of the path, a full path, `user:&lt;login&gt;`, "
+        "`ip:&lt;address&gt;` or `host:&lt;name&gt;`."
+    )
+
+
+def invalid_button() -> str:
+    return "That button's data could not be read (it may come from an older version of qlocks). Search again."
+
+
+def wrong_cluster(button_cluster: str, cluster: str) -> str:
+    return (
+        f"That list came from cluster *{escape_clip(button_cluster, 100)}*, but this bot serves "
+        f"*{escape_clip(cluster, 100)}*. Search again."
+    )
+
+
+def duplicate(*, closer: str | None, at: float, settled: bool) -> str:
+    if settled:
+        return (
+            f"That handle was already closed by {mention(closer)} at {clock_time(at)}. Nothing else was done."
+        )
+    return (
+        f"{mention(closer)} is closing that handle right now (since {clock_time(at)}). Nothing else was done."
+    )
+
+
+def close_refused(outcome: CloseOutcome) -> str:
+    """Why a close did not happen (gone / changed / failed); the list stays as it was."""
+    path = escape_clip(outcome.ref.path, 500)
+    detail = escape_clip(outcome.message, MAX_ERROR)
+    if outcome.status is CloseStatus.GONE:
+        return f"That handle on `{path}` is already gone (closed, or the client let go): {detail}\nNothing was closed."
+    if outcome.status is CloseStatus.CHANGED:
+        return (
+            f"Not closed: the handle on `{path}` is no longer the one in this list ({detail}). "
+            "Search again to see who holds it now."
+        )
+    return f"Closing the handle on `{path}` failed: {detail}\nNothing was retried; search again before another try."
+
+
+def close_error(exc: QumuloError, *, path: str, cluster: str) -> str:
+    return f"Could not close the handle on `{escape_clip(path, 500)}`. " + search_error(exc, cluster=cluster)
+
+
+def post_failed(error: str) -> str:
+    return (
+        f"The handle was closed and audited, but I could not post the note in this channel (`{escape_clip(error, 200)}`)."
+        " Invite the qlocks bot to the channel so everyone sees who closed what."
+    )
+
+
+def audit_failed() -> str:
+    return "Warning: the handle was closed, but the audit log could not be written. Tell the qlocks operator."
+
+
+def internal_error(incident: str) -> str:
+    return f"Something went wrong inside qlocks (incident `{escape(incident)}`). The operator can find it in the logs."

@@ -1,0 +1,147 @@
+"""What buttons carry: ``encode_ref``/``decode_ref`` for Close, ``encode_page``/``decode_page`` for Prev/Next.
+
+A button ``value`` is at most 2,000 characters and comes back from Slack as untrusted input: the decoders accept only
+the exact shape the encoders produce and raise ``ValueError`` on anything else. The close path then re-fetches the
+handle from the cluster and compares, so a forged value can at most name a handle that really is open.
+
+Close value: compact JSON ``{"v":1,"c":cluster,"s":searcher,"l":location,"f":file_number,"o":owner,"p":path}``;
+when that is too long (deep paths), the same JSON zlib-compressed and base64url-encoded behind a ``z1:`` prefix.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from bot.locks.models import HandleRef
+from bot.slack.text import slack_id
+
+MAX_VALUE = 2000  # Block Kit button value limit
+_MAX_INFLATED = 16 * 1024  # a decoded close value never needs more; bounds decompression
+_ZPREFIX = "z1:"
+_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class CloseButton:
+    """A decoded Close value: the handle, who ran the search that rendered it, and which cluster it came from."""
+
+    ref: HandleRef
+    searcher: str | None
+    cluster: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageButton:
+    """A decoded Prev/Next value: re-run ``query`` and show results from ``offset``."""
+
+    query: str
+    offset: int
+    searcher: str | None
+
+
+def _dumps(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def encode_ref(ref: HandleRef, *, searcher: str | None, cluster: str) -> str | None:
+    """The Close button value, or None when even the compressed form exceeds 2,000 characters."""
+    raw = _dumps(
+        {
+            "v": _VERSION,
+            "c": cluster,
+            "s": slack_id(searcher),
+            "l": ref.location,
+            "f": ref.file_number,
+            "o": ref.owner,
+            "p": ref.path,
+        }
+    )
+    if len(raw) <= MAX_VALUE:
+        return raw
+    packed = base64.urlsafe_b64encode(zlib.compress(raw.encode("utf-8"), 9)).decode("ascii")
+    value = _ZPREFIX + packed
+    return value if len(value) <= MAX_VALUE else None
+
+
+def _load_object(text: str) -> dict[str, Any]:
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError("button value is not valid JSON") from exc
+    if not isinstance(obj, dict):
+        raise ValueError("button value is not a JSON object")
+    return obj
+
+
+def _inflate(packed: str) -> str:
+    try:
+        data = base64.urlsafe_b64decode(packed.encode("ascii"))
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(data, _MAX_INFLATED)
+    except (ValueError, binascii.Error, zlib.error, UnicodeEncodeError) as exc:
+        raise ValueError("button value is not valid compressed data") from exc
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise ValueError("button value is truncated or too large")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError("button value is not UTF-8") from exc
+
+
+def _str_field(obj: dict[str, Any], key: str, *, allow_empty: bool = True) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or (not allow_empty and not value):
+        raise ValueError(f"button value field {key!r} is missing or not a string")
+    return value
+
+
+def decode_ref(value: object) -> CloseButton:
+    """Parse an untrusted Close value; ``ValueError`` on anything the encoder would not produce."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("button value is empty")
+    if len(value) > MAX_VALUE:
+        raise ValueError("button value is too long")
+    text = _inflate(value[len(_ZPREFIX) :]) if value.startswith(_ZPREFIX) else value
+    obj = _load_object(text)
+    if obj.get("v") != _VERSION or set(obj) != {"v", "c", "s", "l", "f", "o", "p"}:
+        raise ValueError("button value has an unknown format")
+    searcher = obj["s"]
+    if searcher is not None and slack_id(searcher) is None:
+        raise ValueError("button value carries an invalid user ID")
+    ref = HandleRef(
+        location=_str_field(obj, "l", allow_empty=False),
+        file_number=_str_field(obj, "f"),
+        owner=_str_field(obj, "o"),
+        path=_str_field(obj, "p"),
+    )
+    return CloseButton(ref=ref, searcher=searcher, cluster=_str_field(obj, "c"))
+
+
+def encode_page(query: str, offset: int, *, searcher: str | None) -> str:
+    """The Prev/Next value ``{"q": query, "offset": n, "s": searcher}`` (query clipped so it always fits)."""
+    value = _dumps({"q": query, "offset": offset, "s": slack_id(searcher)})
+    if len(value) > MAX_VALUE:  # the query is user text; keep the value valid, the button still pages
+        return encode_page(query[: len(query) - (len(value) - MAX_VALUE) - 8], offset, searcher=searcher)
+    return value
+
+
+def decode_page(value: object) -> PageButton:
+    """Parse an untrusted Prev/Next value; ``ValueError`` on garbage."""
+    if not isinstance(value, str) or not value or len(value) > MAX_VALUE:
+        raise ValueError("page value is empty or too long")
+    obj = _load_object(value)
+    if set(obj) != {"q", "offset", "s"}:
+        raise ValueError("page value has an unknown format")
+    offset = obj["offset"]
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= 1_000_000:
+        raise ValueError("page offset is not a small non-negative integer")
+    searcher = obj["s"]
+    if searcher is not None and slack_id(searcher) is None:
+        raise ValueError("page value carries an invalid user ID")
+    query = _str_field(obj, "q", allow_empty=False)
+    return PageButton(query=query, offset=offset, searcher=searcher)

@@ -1,0 +1,30 @@
+"""``reply``: post through a ``response_url`` and report failure instead of raising.
+
+Bolt's ``respond`` returns a ``WebhookResponse`` and does not raise on HTTP errors (only on connection errors), so
+every post goes through here: a failed post is logged (never with the URL, which is a credential) and returns False.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Respond
+from slack_sdk.errors import SlackClientError
+
+logger = logging.getLogger(__name__)
+
+
+def reply(respond: Respond, **kwargs: Any) -> bool:
+    """``respond(**kwargs)``; True when Slack accepted it. Ephemeral replies never replace the original."""
+    if kwargs.get("response_type") == "ephemeral":
+        kwargs.setdefault("replace_original", False)
+    try:
+        resp = respond(**kwargs)
+    except (OSError, SlackClientError) as exc:
+        logger.warning("response_url post failed: %s", type(exc).__name__)
+        return False
+    if resp.status_code != 200:
+        logger.warning("response_url post rejected: HTTP %s %s", resp.status_code, str(resp.body)[:200])
+        return False
+    return True

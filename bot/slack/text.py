@@ -1,0 +1,99 @@
+"""Text helpers for Slack: mrkdwn escaping, clipping to Block Kit limits, durations and clock times.
+
+Pure functions, no Slack imports. Slack's only control characters are ``&``, ``<`` and ``>``; escaping them is enough
+to make a cluster- or user-supplied string render literally and mention nobody (``<!channel>``, ``<@U123>``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+ELLIPSIS = "…"
+
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{2,30}$")
+
+
+def escape(s: str) -> str:
+    """Escape ``&``, ``<``, ``>`` (``&`` first) for mrkdwn."""
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(s: str) -> str:
+    """Undo Slack's entity escaping of slash-command text (``&amp;`` last, so ``&amp;lt;`` stays ``&lt;``)."""
+    return s.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def clip(s: str, limit: int) -> str:
+    """At most ``limit`` characters; long strings keep their head and tail around an ellipsis (paths end in names)."""
+    if limit < 1:
+        return ""
+    if len(s) <= limit:
+        return s
+    if limit < 8:
+        return s[: limit - 1] + ELLIPSIS
+    head = (limit - 1) * 2 // 5
+    tail = limit - 1 - head
+    return s[:head] + ELLIPSIS + s[len(s) - tail :]
+
+
+def escape_clip(s: str, limit: int) -> str:
+    """``escape(s)`` cut to at most ``limit`` characters without splitting an entity."""
+    escaped = escape(s)
+    if len(escaped) <= limit:
+        return escaped
+    budget = limit - 1
+    if budget < 1:
+        return ""
+    head_budget = budget * 2 // 5
+    head: list[str] = []
+    used = 0
+    for ch in s:
+        piece = _ESCAPES.get(ch, ch)
+        if used + len(piece) > head_budget:
+            break
+        head.append(piece)
+        used += len(piece)
+    tail: list[str] = []
+    for ch in reversed(s):
+        piece = _ESCAPES.get(ch, ch)
+        if used + len(piece) > budget:
+            break
+        tail.append(piece)
+        used += len(piece)
+    return "".join(head) + ELLIPSIS + "".join(reversed(tail))
+
+
+def slack_id(value: object) -> str | None:
+    """``value`` if it looks like a Slack ID (``U…``, ``W…``, ``C…``, ``S…``), else None: safe inside ``<@…>``."""
+    if isinstance(value, str) and _SLACK_ID.match(value):
+        return value
+    return None
+
+
+def mention(user_id: str | None) -> str:
+    """``<@U…>`` for a valid user ID, otherwise a neutral word (never interpolate an unchecked ID)."""
+    uid = slack_id(user_id)
+    return f"<@{uid}>" if uid else "someone"
+
+
+def duration(seconds: float | None) -> str:
+    """``42s``, ``5m``, ``2h 05m``, ``3d 4h``; ``?`` when unknown."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "?"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+def clock_time(epoch_s: float, *, seconds: bool = False) -> str:
+    """``HH:MM`` (or ``HH:MM:SS``) in the bot's local time zone, with the zone's abbreviation (``14:05 UTC``)."""
+    local = time.localtime(epoch_s)
+    zone = time.strftime("%Z", local)
+    return time.strftime("%H:%M:%S" if seconds else "%H:%M", local) + (f" {zone}" if zone else "")

@@ -1,0 +1,171 @@
+"""The Slack app end to end: signed requests into ``app.dispatch``, the fake Slack, the simulator as the cluster."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_bolt import App, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+
+from bot.audit import AuditLog
+from bot.config import QlocksConfig, SlackConfig
+from bot.slack.app import build_app
+from bot.slack.blocks import CLOSE_ACTION
+from bot.slack.deps import ProgressPolicy
+from bot.slack.refs import decode_ref
+from tests.conftest import config_for
+from tests.fakes.signing import SECRET, bolt_request, click, signed_action, signed_command
+from tests.fakes.slack_api import Call, FakeSlack
+
+ADMIN = "U0ADMIN01"
+USER = "U0USER001"
+GROUP_MEMBER = "U0GROUP01"
+OPS = "C0OPS0001"
+ELSEWHERE = "C0RANDOM1"
+CLUSTER = "qumulo-test"
+BOT_TOKEN = "xoxb-test"
+
+
+def stub_authorize(**_: Any) -> AuthorizeResult:
+    return AuthorizeResult(enterprise_id=None, team_id="T0TEST", bot_token=BOT_TOKEN, bot_user_id="UBOT00001")
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    with FakeSlack(bot_token=BOT_TOKEN) as fake:
+        yield fake
+
+
+@dataclass
+class Harness:
+    """One bot against one simulator and one fake Slack; helpers speak Slack's wire format."""
+
+    app: App
+    fake: FakeSlack
+    sim: Any
+    audit: AuditLog
+    locks: Any
+    _n: int = field(default=0)
+
+    def _url(self, prefix: str) -> tuple[str, str]:
+        self._n += 1
+        name = f"{prefix}{self._n}"
+        return name, self.fake.response_url(name)
+
+    def command(
+        self, text: str, *, user: str = USER, channel: str = OPS, **kw: Any
+    ) -> tuple[BoltResponse, str]:
+        """``/qlocks <text>`` (text as Slack sends it, entity-escaped). Returns (ack response, response_url name)."""
+        name, url = self._url("cmd")
+        resp = self.app.dispatch(
+            bolt_request(signed_command(text, user=user, channel=channel, response_url=url, **kw))
+        )
+        return resp, name
+
+    def posted(self, name: str) -> list[dict[str, Any]]:
+        """Bodies posted to that response_url, in order (blocks parsed)."""
+        out = []
+        for call in self.fake.responses(name):
+            body = dict(call.body)
+            if isinstance(body.get("blocks"), str):
+                body["blocks"] = json.loads(body["blocks"])
+            out.append(body)
+        return out
+
+    def search(self, query: str, *, user: str = USER, channel: str = OPS) -> dict[str, Any]:
+        """Run a search and return the in-channel message it posted."""
+        resp, name = self.command(f"search {query}", user=user, channel=channel)
+        assert resp.status == 200, resp.body
+        answers = [p for p in self.posted(name) if p.get("response_type") == "in_channel"]
+        assert len(answers) == 1, self.posted(name)
+        return answers[0]
+
+    def click(
+        self,
+        message: dict[str, Any],
+        *,
+        user: str,
+        action_id: str = CLOSE_ACTION,
+        channel: str = OPS,
+        **kw: Any,
+    ) -> tuple[BoltResponse, str]:
+        name, url = self._url("click")
+        payload = click(message, action_id=action_id, user=user, channel=channel, response_url=url, **kw)
+        return self.app.dispatch(bolt_request(signed_action(payload))), name
+
+    def row_of(self, message: dict[str, Any], location: str) -> str:
+        """block_id of the row whose Close button carries ``location``."""
+        for block in message["blocks"]:
+            button = block.get("accessory") or {}
+            if (
+                button.get("action_id") == CLOSE_ACTION
+                and decode_ref(button["value"]).ref.location == location
+            ):
+                return str(block["block_id"])
+        raise AssertionError(f"no row for {location}")
+
+    def open_locations(self) -> set[str]:
+        return {h["handle_info"]["location"] for h in self.sim.state.handles_snapshot()}
+
+    def calls(self, method: str) -> list[Call]:
+        return self.fake.calls_to(method)
+
+
+@pytest.fixture
+def make_harness(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Callable[..., Harness]]:
+    from bot.locks.service import LockService
+    from bot.qumulo.client import QumuloClient
+
+    cleanups: list[Callable[[], None]] = []
+
+    def make(
+        *,
+        admins: tuple[str, ...] = (ADMIN,),
+        groups: tuple[str, ...] = (),
+        channels: tuple[str, ...] = (OPS,),
+        process_before_response: bool = True,
+        progress: ProgressPolicy | None = None,
+        locks: Any = None,
+        cache_ttl_s: float = 10.0,
+        qumulo: dict[str, Any] | None = None,
+        cluster: Any = None,
+    ) -> Harness:
+        cluster = cluster or sim
+        client = QumuloClient(config_for(cluster, **(qumulo or {})))
+        cleanups.append(client.close)
+        if locks is None:
+            locks = LockService(client, cluster_name=CLUSTER, cache_ttl_s=cache_ttl_s)
+            cleanups.append(locks.shutdown)
+        qlocks = QlocksConfig(
+            admins=frozenset(admins),
+            admin_groups=frozenset(groups),
+            channels=frozenset(channels),
+            audit_log=str(tmp_path / "audit.jsonl"),
+            cluster_name=CLUSTER,
+        )
+        slack = SlackConfig(bot_token=BOT_TOKEN, signing_secret=SECRET, api_url=fake_slack.api_url)
+        app = build_app(
+            slack=slack,
+            qlocks=qlocks,
+            locks=locks,
+            client=WebClient(token=BOT_TOKEN, base_url=fake_slack.api_url),
+            authorize=stub_authorize,
+            process_before_response=process_before_response,
+            progress=progress,
+        )
+        return Harness(app=app, fake=fake_slack, sim=cluster, audit=AuditLog(qlocks.audit_log), locks=locks)
+
+    yield make
+    for cleanup in reversed(cleanups):
+        cleanup()
+
+
+@pytest.fixture
+def harness(make_harness: Callable[..., Harness]) -> Harness:
+    return make_harness()

@@ -1,0 +1,287 @@
+"""Search -> click -> confirm -> close -> row replaced -> audit line and JSONL, through signed requests."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from bot.slack.blocks import CLOSE_ACTION
+from bot.slack.refs import decode_ref
+from tests.slack.blockcheck import assert_valid_blocks
+from tests.slack.conftest import ADMIN, CLUSTER, ELSEWHERE, GROUP_MEMBER, OPS, USER, Harness
+
+PATH = "/Finance/2026/budget-q3.xlsx"
+
+
+def _open(h: Harness, path: str = PATH, *, user: str = "dana", ip: str = "10.9.8.7") -> str:
+    return str(h.sim.state.add_handle(path, user=user, client_ip=ip, write=True))
+
+
+def _blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = body["blocks"]
+    return json.loads(blocks) if isinstance(blocks, str) else list(blocks)
+
+
+def test_full_flow_search_click_close(harness: Harness) -> None:
+    h = harness
+    location = _open(h)
+    other = _open(h, user="erin", ip="10.9.8.8")
+    audit_at_post: list[int] = []
+    h.fake.on_call = lambda call: (
+        audit_at_post.append(len(h.audit.read())) if call.method == "chat.postMessage" else None
+    )
+
+    message = h.search("budget-q3.xlsx")
+    assert_valid_blocks(message["blocks"])
+    block_id = h.row_of(message, location)
+    button = next(b["accessory"] for b in message["blocks"] if b.get("block_id") == block_id)
+    assert (
+        "budget-q3.xlsx" in button["confirm"]["text"]["text"] and "dana" in button["confirm"]["text"]["text"]
+    )
+    assert decode_ref(button["value"]).searcher == USER
+
+    resp, name = h.click(message, user=ADMIN, block_id=block_id)
+    assert resp.status == 200
+
+    # exactly that handle is gone from the cluster; the other client's handle on the same file is untouched
+    assert location not in h.open_locations() and other in h.open_locations()
+    # the row is replaced in place, every other block unchanged
+    (update,) = h.posted(name)
+    assert update["replace_original"] is True
+    new_blocks = _blocks(update)
+    assert_valid_blocks(new_blocks)
+    assert [b.get("block_id") for b in new_blocks] == [b.get("block_id") for b in message["blocks"]]
+    for old, new in zip(message["blocks"], new_blocks, strict=True):
+        if old.get("block_id") == block_id:
+            assert new["text"]["text"].startswith(f"✅ Closed by <@{ADMIN}> at ")
+            assert "dana" in new["text"]["text"] and "accessory" not in new
+        else:
+            assert new == old
+    # one line in the channel: who closed which file held by whom on which client, mentioning the searcher
+    (post,) = h.calls("chat.postMessage")
+    assert post.body["channel"] == OPS
+    line = post.body["text"]
+    assert (
+        f"<@{ADMIN}>" in line
+        and PATH in line
+        and "dana" in line
+        and "10.9.8.7" in line
+        and f"<@{USER}>" in line
+    )
+    # the audit record was on disk before Slack was told
+    assert audit_at_post == [1]
+    (record,) = h.audit.read()
+    assert record["result"] == "closed" and record["user_id"] == ADMIN and record["channel_id"] == OPS
+    assert record["file"] == PATH and record["location"] == location and record["holder"] == "dana"
+    assert "10.9.8.7" in record["client"] and record["searcher_id"] == USER and record["cluster"] == CLUSTER
+
+
+def test_non_admin_click_is_refused_and_audited(harness: Harness) -> None:
+    h = harness
+    location = _open(h)
+    message = h.search("budget-q3.xlsx")
+    _, name = h.click(message, user=USER, block_id=h.row_of(message, location))
+    assert location in h.open_locations()
+    (reply,) = h.posted(name)
+    assert reply["response_type"] == "ephemeral" and reply["replace_original"] is False
+    assert "Not authorized" in reply["text"]
+    assert h.calls("chat.postMessage") == []
+    (record,) = h.audit.read()
+    assert record["result"] == "denied" and record["user_id"] == USER and record["location"] == location
+
+
+def test_admin_group_member_may_close_and_membership_is_cached(make_harness: Any) -> None:
+    h: Harness = make_harness(admins=(), groups=("S0ADMINS1",))
+    h.fake.groups["S0ADMINS1"] = [GROUP_MEMBER]
+    first, second = _open(h, "/Finance/a-first.xlsx"), _open(h, "/Finance/a-second.xlsx")
+    message = h.search("Finance/a-")
+    h.click(message, user=GROUP_MEMBER, block_id=h.row_of(message, first))
+    h.click(message, user=GROUP_MEMBER, block_id=h.row_of(message, second))
+    h.click(message, user=USER, block_id=h.row_of(message, second))
+    assert first not in h.open_locations() and second not in h.open_locations()
+    assert [r["result"] for r in h.audit.read()] == ["closed", "closed", "denied"]
+    assert len(h.calls("usergroups.users.list")) == 1
+
+
+def test_click_outside_allowed_channels_is_refused(harness: Harness) -> None:
+    h = harness
+    location = _open(h)
+    message = h.search("budget-q3.xlsx")
+    _, name = h.click(message, user=ADMIN, channel=ELSEWHERE, block_id=h.row_of(message, location))
+    assert location in h.open_locations()
+    assert "not enabled in this channel" in h.posted(name)[0]["text"]
+    assert h.audit.read()[0]["result"] == "denied"
+
+
+def test_vanished_handle_is_explained_and_list_left_alone(harness: Harness) -> None:
+    h = harness
+    location = _open(h)
+    message = h.search("budget-q3.xlsx")
+    h.sim.state.close_handle(location)  # the client let go (or another tool closed it)
+    _, name = h.click(message, user=ADMIN, block_id=h.row_of(message, location))
+    (reply,) = h.posted(name)
+    assert reply["response_type"] == "ephemeral" and "already gone" in reply["text"]
+    assert h.calls("chat.postMessage") == []
+    assert h.audit.read()[0]["result"] == "gone"
+
+
+def test_changed_handle_is_refused(harness: Harness) -> None:
+    """A button whose handle now names another file/owner (here: a tampered value) closes nothing."""
+    h = harness
+    location = _open(h)
+    message = h.search("budget-q3.xlsx")
+    block_id = h.row_of(message, location)
+    value = json.loads(
+        next(b["accessory"]["value"] for b in message["blocks"] if b.get("block_id") == block_id)
+    )
+    value["o"] = "999999"  # someone else's auth_id
+    _, name = h.click(message, user=ADMIN, block_id=block_id, value=json.dumps(value))
+    assert location in h.open_locations()
+    (reply,) = h.posted(name)
+    assert reply["response_type"] == "ephemeral" and "Not closed" in reply["text"]
+    assert h.audit.read()[0]["result"] == "changed"
+
+
+def test_double_click_closes_once(harness: Harness) -> None:
+    h = harness
+    location = _open(h)
+    message = h.search("budget-q3.xlsx")
+    block_id = h.row_of(message, location)
+    h.sim.state.reset_request_log()
+    h.click(message, user=ADMIN, block_id=block_id)
+    _, second = h.click(message, user=ADMIN, block_id=block_id)
+    closes = [p for m, p in h.sim.state.request_log if m == "POST" and p.startswith("/v1/smb/files/close")]
+    assert len(closes) == 1
+    (reply,) = h.posted(second)
+    assert reply["response_type"] == "ephemeral" and "already closed by" in reply["text"]
+    assert [r["result"] for r in h.audit.read()] == ["closed", "duplicate"]
+    assert len(h.calls("chat.postMessage")) == 1
+
+
+def test_concurrent_clicks_close_once(harness: Harness) -> None:
+    h = harness
+    location = _open(h)
+    message = h.search("budget-q3.xlsx")
+    block_id = h.row_of(message, location)
+    h.sim.state.latency_s = 0.05  # keep the first close in flight while the others arrive
+    h.sim.state.reset_request_log()
+    start = threading.Barrier(4)
+
+    def go() -> None:
+        start.wait()
+        h.click(message, user=ADMIN, block_id=block_id)
+
+    threads = [threading.Thread(target=go) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    closes = [p for m, p in h.sim.state.request_log if m == "POST" and p.startswith("/v1/smb/files/close")]
+    assert len(closes) == 1
+    results = sorted(r["result"] for r in h.audit.read())
+    assert results == ["closed", "duplicate", "duplicate", "duplicate"]
+
+
+def test_channel_post_failure_still_audited_and_user_told(harness: Harness) -> None:
+    h = harness
+    location = _open(h)
+    h.fake.fail("chat.postMessage", "not_in_channel")
+    message = h.search("budget-q3.xlsx")
+    _, name = h.click(message, user=ADMIN, block_id=h.row_of(message, location))
+    assert location not in h.open_locations()
+    assert h.audit.read()[0]["result"] == "closed"
+    replies = h.posted(name)
+    assert replies[0]["replace_original"] is True  # the row still shows who closed it
+    assert "not_in_channel" in replies[1]["text"] and replies[1]["response_type"] == "ephemeral"
+
+
+def test_garbage_and_foreign_buttons_close_nothing(harness: Harness) -> None:
+    h = harness
+    location = _open(h)
+    message = h.search("budget-q3.xlsx")
+    block_id = h.row_of(message, location)
+    _, bad = h.click(message, user=ADMIN, block_id=block_id, value="{not json")
+    assert "could not be read" in h.posted(bad)[0]["text"]
+    value = json.loads(
+        next(b["accessory"]["value"] for b in message["blocks"] if b.get("block_id") == block_id)
+    )
+    value["c"] = "another-cluster"
+    _, foreign = h.click(message, user=ADMIN, block_id=block_id, value=json.dumps(value))
+    assert "another-cluster" in h.posted(foreign)[0]["text"]
+    assert location in h.open_locations()
+    assert [r["result"] for r in h.audit.read()] == ["invalid", "invalid"]
+
+
+def test_escaping_end_to_end(harness: Harness) -> None:
+    h = harness
+    path = "/Finance/<!channel> & <@U123ABCDE> *bold*.xlsx"
+    location = _open(h, path, user="mal<lory>")
+    # Slack delivers & < > in command text as entities
+    message = h.search("&lt;!channel&gt; &amp; &lt;@U123ABCDE&gt;")
+    assert_valid_blocks(message["blocks"])  # no raw < > & in any mrkdwn
+    plain = [b["text"]["text"] for b in message["blocks"] if b.get("text", {}).get("type") == "plain_text"]
+    assert any(path in t for t in plain)
+    _, name = h.click(message, user=ADMIN, block_id=h.row_of(message, location))
+    assert_valid_blocks(h.posted(name)[0]["blocks"])
+    line = h.calls("chat.postMessage")[0].body["text"]
+    assert "&lt;!channel&gt; &amp; &lt;@U123ABCDE&gt;" in line and "<!channel>" not in line
+    assert "<@U123ABCDE>" not in line
+
+
+def test_cluster_name_in_footer(harness: Harness) -> None:
+    _open(harness)
+    message = harness.search("budget-q3.xlsx")
+    footer = message["blocks"][-1]["elements"][0]["text"]
+    assert f"Cluster *{CLUSTER}*" in footer and "handles scanned" in footer
+    assert any(b.get("accessory", {}).get("action_id") == CLOSE_ACTION for b in message["blocks"])
+
+
+def test_missing_close_privilege_is_named_and_nothing_retried(make_harness: Any, sim: Any) -> None:
+    from bot.qumulo.models import OPTIONAL_PRIVILEGES, REQUIRED_PRIVILEGES
+
+    privileges = [
+        p for p in [*REQUIRED_PRIVILEGES, *OPTIONAL_PRIVILEGES] if p != "PRIVILEGE_SMB_FILE_HANDLE_WRITE"
+    ]
+    h: Harness = make_harness(qumulo={"access_token": sim.mint_token("readonly", privileges)})
+    location = _open(h)
+    message = h.search("budget-q3.xlsx")
+    h.sim.state.reset_request_log()
+    _, name = h.click(message, user=ADMIN, block_id=h.row_of(message, location))
+    assert location in h.open_locations()
+    closes = [p for m, p in h.sim.state.request_log if m == "POST" and p.startswith("/v1/smb/files/close")]
+    assert len(closes) == 1  # tried once, refused, not retried
+    (reply,) = h.posted(name)
+    assert reply["response_type"] == "ephemeral" and "SMB_FILE_HANDLE_WRITE" in reply["text"]
+    assert h.audit.read()[0]["result"] == "failed"
+    assert h.calls("chat.postMessage") == []
+
+
+def test_unexpected_close_error_is_audited_and_reported_with_an_incident_id(
+    make_harness: Any, sim: Any
+) -> None:
+    from bot.locks.service import LockService
+    from bot.qumulo.client import QumuloClient
+    from tests.conftest import config_for
+
+    class ExplodingClose(LockService):
+        def close(self, ref: Any) -> Any:
+            raise RuntimeError("internal detail")
+
+    client = QumuloClient(config_for(sim))
+    locks = ExplodingClose(client, cluster_name=CLUSTER)
+    try:
+        h: Harness = make_harness(locks=locks)
+        location = _open(h)
+        message = h.search("budget-q3.xlsx")
+        _, name = h.click(message, user=ADMIN, block_id=h.row_of(message, location))
+        (reply,) = h.posted(name)
+        assert "incident" in reply["text"] and "internal detail" not in reply["text"]
+        assert h.audit.read()[0]["result"] == "error"
+        assert location in h.open_locations()
+        # the guard was released: a later click is not mistaken for a duplicate
+        h.click(message, user=ADMIN, block_id=h.row_of(message, location))
+        assert [r["result"] for r in h.audit.read()] == ["error", "error"]
+    finally:
+        locks.shutdown()
+        client.close()

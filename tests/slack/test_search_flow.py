@@ -1,0 +1,195 @@
+"""``/qlocks`` through signed requests: usage, answers in the channel, refusals, paging, progress, errors."""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+import pytest
+
+from bot.locks.models import SearchResult
+from bot.slack.blocks import CLOSE_ACTION, MAX_RESULTS, PAGE_NEXT_ACTION, PAGE_PREV_ACTION
+from bot.slack.deps import ProgressPolicy
+from bot.slack.refs import decode_ref
+from tests.fakes.signing import bolt_request, signed_command
+from tests.slack.blockcheck import assert_valid_blocks
+from tests.slack.conftest import ELSEWHERE, OPS, USER, Harness
+
+
+def ack_text(resp: Any) -> str:
+    return str(json.loads(resp.body).get("text", "")) if resp.body else ""
+
+
+@pytest.mark.parametrize("text", ["", "help", "  HELP ", "frobnicate the thing", "search"])
+def test_usage_is_ephemeral_ack(harness: Harness, text: str) -> None:
+    resp, name = harness.command(text)
+    assert resp.status == 200
+    body = json.loads(resp.body)
+    assert "/qlocks search" in body["text"] and body.get("response_type", "ephemeral") == "ephemeral"
+    assert harness.posted(name) == []  # nothing sent to the channel
+    if text.startswith("frob"):
+        assert "I don't know `frobnicate`" in body["text"]
+
+
+def test_search_answers_in_channel_with_one_section_per_file(harness: Harness) -> None:
+    h = harness
+    a = h.sim.state.add_handle("/Finance/zz-report.xlsx", user="dana", client_ip="10.0.0.7")
+    b = h.sim.state.add_handle("/Finance/zz-report.xlsx", user="erin", client_ip="10.0.0.8", write=False)
+    c = h.sim.state.add_handle("/Finance/zz-other.docx", user="dana", client_ip="10.0.0.7")
+    resp, name = h.command("search zz-")
+    assert "Searching" in ack_text(resp)
+    (answer,) = h.posted(name)
+    assert answer["response_type"] == "in_channel"
+    blocks = answer["blocks"]
+    assert_valid_blocks(blocks)
+    assert "3 open handles on 2 files" in blocks[0]["text"]["text"]
+    files = [b for b in blocks if b.get("block_id", "").startswith("file-")]
+    assert len(files) == 2
+    locations = {decode_ref(b["accessory"]["value"]).ref.location for b in blocks if "accessory" in b}
+    assert locations == {a, b, c}
+    rows = [b["text"]["text"] for b in blocks if b.get("block_id", "").startswith("row-")]
+    assert any("*dana*" in r and "10.0.0.7" in r for r in rows)
+
+
+def test_search_not_allowed_outside_configured_channels(harness: Harness) -> None:
+    resp, name = harness.command("search zz-report", channel=ELSEWHERE)
+    assert "not enabled in this channel" in ack_text(resp) and f"<#{OPS}>" in ack_text(resp)
+    assert harness.posted(name) == []
+
+
+def test_no_match_and_no_such_file(harness: Harness) -> None:
+    message = harness.search("no-such-thing-anywhere")
+    assert "No open handles match" in json.dumps(message["blocks"])
+    message = harness.search("/Finance/does/not/exist.xlsx")
+    assert "No such file" in json.dumps(message["blocks"])
+
+
+def test_query_error_is_ephemeral_and_escaped(harness: Harness) -> None:
+    resp, name = harness.command("search ip:&lt;!channel&gt;")
+    assert resp.status == 200
+    (reply,) = harness.posted(name)
+    assert reply["response_type"] == "ephemeral"
+    assert "Can't search for that" in reply["text"] and "&lt;!channel&gt;" in reply["text"]
+    assert "<!channel>" not in reply["text"]
+
+
+def test_expired_token(harness: Harness) -> None:
+    harness.sim.state.expire_token(harness.sim.admin_token)
+    _, name = harness.command("search budget")
+    (reply,) = harness.posted(name)
+    assert reply["response_type"] == "ephemeral" and "QUMULO_ACCESS_TOKEN" in reply["text"]
+
+
+def test_missing_privilege_is_named(make_harness: Any, sim: Any) -> None:
+    token = sim.mint_token("weak", ["PRIVILEGE_SMB_SESSION_READ"])
+    h: Harness = make_harness(qumulo={"access_token": token})
+    _, name = h.command("search budget")
+    (reply,) = h.posted(name)
+    assert reply["response_type"] == "ephemeral" and "missing the privilege" in reply["text"]
+    assert "SMB_FILE_HANDLE_READ" in reply["text"]
+
+
+def test_cluster_unreachable(make_harness: Any) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    h: Harness = make_harness(qumulo={"port": port, "timeout_s": 2.0})
+    _, name = h.command("search budget")
+    (reply,) = h.posted(name)
+    assert reply["response_type"] == "ephemeral" and "Can't reach the cluster" in reply["text"]
+
+
+def test_query_too_broad(harness: Harness) -> None:
+    for i in range(MAX_RESULTS + 1):
+        harness.sim.state.add_handle(f"/Projects/broad-x/f{i}.dwg", user="dana")
+    _, name = harness.command("search broad-x")
+    (reply,) = harness.posted(name)
+    assert reply["response_type"] == "ephemeral" and "too broad" in reply["text"]
+    assert f"{MAX_RESULTS + 1:,}" in reply["text"]
+
+
+def test_paging_prev_next(harness: Harness) -> None:
+    h = harness
+    opened = {h.sim.state.add_handle(f"/Projects/pagetest/f{i:02d}.dwg", user="dana") for i in range(45)}
+    message = h.search("pagetest")
+    seen: list[str] = []
+    offsets = []
+    for _ in range(3):
+        blocks = message["blocks"]
+        assert_valid_blocks(blocks)
+        seen += [decode_ref(b["accessory"]["value"]).ref.location for b in blocks if "accessory" in b]
+        footer = next(b for b in blocks if b.get("block_id") == "qlocks-footer")["elements"][0]["text"]
+        offsets.append(footer.split("showing ")[1])
+        if not any(el.get("action_id") == PAGE_NEXT_ACTION for b in blocks for el in b.get("elements", [])):
+            break
+        _, name = h.click(message, user=USER, action_id=PAGE_NEXT_ACTION)  # anyone in the channel may page
+        (message,) = h.posted(name)
+        assert message["replace_original"] is True
+    assert offsets == ["1–20 of 45", "21–40 of 45", "41–45 of 45"]
+    assert set(seen) == opened and len(seen) == 45
+    _, name = h.click(message, user=USER, action_id=PAGE_PREV_ACTION)
+    (back,) = h.posted(name)
+    assert "showing 21–40 of 45" in json.dumps(back["blocks"], ensure_ascii=False)
+    # the searcher stays the person who ran the search, whoever pages
+    button = next(
+        b["accessory"] for b in back["blocks"] if b.get("accessory", {}).get("action_id") == CLOSE_ACTION
+    )
+    assert decode_ref(button["value"]).searcher == USER
+
+
+def test_long_scan_reports_progress_within_response_url_budget(make_harness: Any) -> None:
+    from bot.qumulo.simulator import start_simulator
+
+    with start_simulator(port=0, handles=3500, seed=2) as big:  # several 1,000-handle pages
+        h: Harness = make_harness(
+            cluster=big, progress=ProgressPolicy(after_s=0.0, every_s=0.0, max_updates=2)
+        )
+        _, name = h.command("search xlsx")
+    posts = h.posted(name)
+    scanning = [p for p in posts if p["text"].startswith("⏳ Scanning…")]
+    assert [p["text"] for p in scanning] == [
+        "⏳ Scanning… 1,000 handles so far",
+        "⏳ Scanning… 2,000 handles so far",
+    ]
+    assert all(p["response_type"] == "ephemeral" for p in scanning)
+    assert posts[-1] not in scanning  # the answer (or "too broad") comes last
+    assert len(posts) <= 5
+    assert all(c.status == 200 for c in h.fake.responses(name))
+
+
+class BrokenLocks:
+    """A lock service that fails in a way nobody planned for."""
+
+    cluster_name = "qumulo-test"
+
+    def search(self, text: str, *, progress: Any = None) -> SearchResult:
+        raise RuntimeError("secret internal detail")
+
+
+def test_unexpected_error_shows_only_an_incident_id(
+    make_harness: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    h: Harness = make_harness(locks=BrokenLocks())
+    resp, name = h.command("search budget")
+    assert resp.status == 200
+    (reply,) = h.posted(name)
+    assert "incident" in reply["text"] and "secret internal detail" not in reply["text"]
+    incident = reply["text"].split("`")[1]
+    assert any(incident in r.getMessage() for r in caplog.records)
+
+
+def test_bad_signature_and_stale_timestamp_are_rejected(harness: Harness) -> None:
+    url = harness.fake.response_url("x")
+    forged = signed_command("search budget", user=USER, channel=OPS, response_url=url, secret="wrong-secret")
+    assert harness.app.dispatch(bolt_request(forged)).status == 401
+    import time
+
+    stale = signed_command(
+        "search budget", user=USER, channel=OPS, response_url=url, ts=int(time.time()) - 301
+    )
+    assert harness.app.dispatch(bolt_request(stale)).status == 401
+    body, headers = signed_command("search budget", user=USER, channel=OPS, response_url=url)
+    tampered = body.replace("budget", "xlsx")
+    assert harness.app.dispatch(bolt_request((tampered, headers))).status == 401
+    assert harness.posted("x") == []

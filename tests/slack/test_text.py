@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.locks.query import unescape_slack
+from bot.slack.text import clip, duration, escape, escape_clip, mention, slack_id, unescape
+
+
+def test_escape_only_slack_control_characters() -> None:
+    assert escape("a & <b> *c* _d_") == "a &amp; &lt;b&gt; *c* _d_"
+    assert escape("<!channel>") == "&lt;!channel&gt;"
+    assert escape("&lt;") == "&amp;lt;"
+
+
+@given(st.text())
+def test_unescape_inverts_escape_for_ours_and_the_search_parser(s: str) -> None:
+    assert unescape(escape(s)) == s
+    assert unescape_slack(escape(s)) == s  # what paging relies on: stored query -> escape -> parse_query
+
+
+@given(st.text(), st.integers(min_value=1, max_value=300))
+def test_clip_bounds_and_keeps_both_ends(s: str, limit: int) -> None:
+    out = clip(s, limit)
+    assert len(out) <= limit
+    if len(s) <= limit:
+        assert out == s
+    elif limit >= 8:
+        assert out.startswith(s[:2]) and out.endswith(s[-2:])
+
+
+@given(st.text(alphabet=st.sampled_from("ab&<>é")), st.integers(min_value=1, max_value=120))
+def test_escape_clip_never_splits_an_entity(s: str, limit: int) -> None:
+    out = escape_clip(s, limit)
+    assert len(out) <= limit
+    body = out.replace("…", "")
+    # re-escaping the unescaped text gives it back: only whole entities, no bare & < >
+    assert escape(unescape(body)) == body
+
+
+def test_mentions_only_for_real_ids() -> None:
+    assert mention("U012AB3CD") == "<@U012AB3CD>"
+    assert mention("U12>|<!channel") == "someone"
+    assert mention(None) == "someone"
+    assert slack_id("W0123ABC") == "W0123ABC"
+    assert slack_id("u012") is None
+
+
+def test_duration() -> None:
+    assert duration(None) == "?"
+    assert duration(float("nan")) == "?"
+    assert duration(42) == "42s"
+    assert duration(300) == "5m"
+    assert duration(2 * 3600 + 5 * 60) == "2h 05m"
+    assert duration(3 * 86400 + 4 * 3600) == "3d 4h"

@@ -1,0 +1,265 @@
+"""HTTP mode over real sockets: ack before work, /healthz, signatures; composition from the environment."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import ConfigError
+from bot.slack.run import ThreadingWSGIServer, build_from_env, make_http_server
+from bot.slack.web import create_wsgi_app, make_wsgi_app
+from tests.fakes.signing import SECRET, post, signed_command
+from tests.fakes.slack_api import FakeSlack
+from tests.slack.conftest import BOT_TOKEN, OPS, USER, Harness
+
+
+def serve(wsgi: Any) -> Iterator[str]:
+    server: ThreadingWSGIServer = make_http_server(wsgi, host="127.0.0.1", port=0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@pytest.fixture
+def http_harness(make_harness: Any) -> Iterator[tuple[Harness, str]]:
+    h: Harness = make_harness(process_before_response=False)  # production setting: work after the ack
+    for base in serve(make_wsgi_app(h.app)):
+        yield h, base
+
+
+def test_ack_returns_before_a_slow_search_finishes(http_harness: tuple[Harness, str]) -> None:
+    h, base = http_harness
+    h.sim.state.add_handle("/Finance/slow-report.xlsx", user="dana")
+    h.sim.state.latency_s = 0.25  # every cluster request takes 0.25 s; a search needs several
+    url = h.fake.response_url("slow")
+    started = time.monotonic()
+    status, body = post(
+        f"{base}/slack/events", signed_command("search slow-report", user=USER, channel=OPS, response_url=url)
+    )
+    acked = time.monotonic() - started
+    assert status == 200 and b"Searching" in body
+    assert h.posted("slow") == []  # the answer was not there yet when Slack got its ack
+    h.fake.wait_for(
+        lambda calls: any(
+            c.method == "respond" and c.body.get("response_type") == "in_channel" for c in calls
+        ),
+        timeout=30,
+    )
+    answered = time.monotonic() - started
+    assert acked < 0.25 < answered, (acked, answered)
+
+
+def test_healthz_events_and_unknown_paths(http_harness: tuple[Harness, str]) -> None:
+    h, base = http_harness
+    assert get(f"{base}/healthz") == (200, b"ok\n")
+    assert get(f"{base}/nope")[0] == 404
+    url = h.fake.response_url("x")
+    status, _ = post(
+        f"{base}/slack/events", signed_command("help", user=USER, channel=OPS, response_url=url, secret="bad")
+    )
+    assert status == 401
+    status, body = post(
+        f"{base}/slack/events", signed_command("help", user=USER, channel=OPS, response_url=url)
+    )
+    assert status == 200 and b"/qlocks search" in body
+
+
+def test_unhealthy_probe(make_harness: Any) -> None:
+    h: Harness = make_harness()
+    for base in serve(make_wsgi_app(h.app, healthy=lambda: False)):
+        assert get(f"{base}/healthz") == (503, b"unhealthy\n")
+
+
+def env_for(sim: Any, fake: FakeSlack, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {
+        "QUMULO_HOST": f"http://{sim.host}",
+        "QUMULO_PORT": str(sim.port),
+        "QUMULO_ACCESS_TOKEN": sim.admin_token,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "QLOCKS_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+        "QLOCKS_ADMINS": "U0ADMIN01",
+        "QLOCKS_CLUSTER_NAME": "from-env",
+    }
+    env.update(extra)
+    return env
+
+
+def test_build_from_env_uses_slack_api_url_and_serves_searches(
+    sim: Any, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    bot = build_from_env(env_for(sim, fake_slack, tmp_path))
+    try:
+        assert [c.method for c in fake_slack.calls] == [
+            "auth.test"
+        ]  # token checked at start-up, via SLACK_API_URL
+        assert (tmp_path / "audit.jsonl").exists()
+        sim.state.add_handle("/Finance/env-report.xlsx", user="dana")
+        for base in serve(make_wsgi_app(bot.app)):
+            url = fake_slack.response_url("env")
+            status, _ = post(
+                f"{base}/slack/events",
+                signed_command("search env-report", user=USER, channel=OPS, response_url=url),
+            )
+            assert status == 200
+            (answer,) = fake_slack.wait_for(
+                lambda calls: any(c.method == "respond" for c in calls), timeout=10
+            )[1:]
+            assert answer.body.get("response_type") == "in_channel", answer.body
+            assert "from-env" in str(answer.body["blocks"])
+    finally:
+        bot.close()
+
+
+def test_create_wsgi_app_factory(
+    sim: Any, fake_slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env is picked up
+    for name, value in env_for(sim, fake_slack, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    for base in serve(create_wsgi_app()):
+        assert get(f"{base}/healthz") == (200, b"ok\n")
+
+
+def test_unwritable_audit_log_stops_start_up(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    env = env_for(sim, fake_slack, tmp_path, QLOCKS_AUDIT_LOG=str(tmp_path / "no-such-dir" / "audit.jsonl"))
+    with pytest.raises(ConfigError, match="QLOCKS_AUDIT_LOG"):
+        build_from_env(env)
+
+
+def test_missing_signing_secret_in_http_mode(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    env = env_for(sim, fake_slack, tmp_path)
+    del env["SLACK_SIGNING_SECRET"]
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        build_from_env(env)
+
+
+def test_procfile_processes(
+    sim: Any, fake_slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``web:`` is gunicorn loading our factory (one worker: the double-click guard is per process); ``worker:`` is
+    ``qlocks run`` (Socket Mode when SLACK_APP_TOKEN is set)."""
+    import shlex
+
+    from gunicorn.util import import_app
+
+    root = Path(__file__).resolve().parents[2]
+    procs = dict(line.split(": ", 1) for line in (root / "Procfile").read_text().splitlines() if line.strip())
+    assert procs["worker"] == "qlocks run"
+    web = shlex.split(procs["web"])
+    assert (
+        web[0] == "gunicorn"
+        and web[web.index("--workers") + 1] == "1"
+        and "$PORT" in web[web.index("--bind") + 1]
+    )
+    monkeypatch.chdir(tmp_path)
+    for name, value in env_for(sim, fake_slack, tmp_path).items():
+        monkeypatch.setenv(name, value)
+    wsgi = import_app(web[-1])  # exactly what gunicorn does with 'bot.slack.web:create_wsgi_app()'
+    for base in serve(wsgi):
+        assert get(f"{base}/healthz") == (200, b"ok\n")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_run_bot_http_mode(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    from bot.slack.run import run_bot
+
+    port = _free_port()
+    listening: list[ThreadingWSGIServer] = []
+    ready = threading.Event()
+
+    def on_listening(server: ThreadingWSGIServer) -> None:
+        listening.append(server)
+        ready.set()
+
+    result: list[int] = []
+    env = env_for(sim, fake_slack, tmp_path, PORT=str(port))
+    thread = threading.Thread(
+        target=lambda: result.append(run_bot(env, on_listening=on_listening)), daemon=True
+    )
+    thread.start()
+    assert ready.wait(10)
+    assert get(f"http://127.0.0.1:{port}/healthz") == (200, b"ok\n")
+    listening[0].shutdown()
+    thread.join(10)
+    assert result == [0]
+
+
+def test_run_bot_socket_mode_when_app_token_is_set(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    """With SLACK_APP_TOKEN the bot opens a Socket Mode connection (apps.connections.open with the xapp- token,
+    through SLACK_API_URL) instead of listening on a port; here the fake refuses the token, so start-up fails."""
+    from bot.slack.run import run_bot
+
+    env = env_for(sim, fake_slack, tmp_path, SLACK_APP_TOKEN="xapp-1-test")
+    with pytest.raises(ConfigError, match=r"SLACK_APP_TOKEN.*invalid_auth"):
+        run_bot(env)
+    opens = fake_slack.calls_to("apps.connections.open")
+    assert opens and opens[0].token == "xapp-1-test"
+
+
+def test_rejected_bot_token_is_one_clear_error(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    fake_slack.fail("auth.test", "invalid_auth")
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        build_from_env(env_for(sim, fake_slack, tmp_path))
+
+
+def test_every_ack_is_fast_while_many_slow_searches_run(http_harness: tuple[Harness, str]) -> None:
+    """More concurrent searches than Bolt's default 5 listener threads: each still acks at once."""
+    h, base = http_harness
+    h.sim.state.latency_s = 0.6  # a search takes well over a second
+    n = 24  # more than the listener threads (16) and the work threads (16)
+    acks: list[float] = []
+    lock = threading.Lock()
+
+    def one(i: int) -> None:
+        url = h.fake.response_url(f"many{i}")
+        started = time.monotonic()
+        status, _ = post(
+            f"{base}/slack/events",
+            signed_command(f"search many-{i}", user=USER, channel=OPS, response_url=url),
+        )
+        with lock:
+            acks.append(time.monotonic() - started)
+        assert status == 200
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(acks) == n and max(acks) < 1.0, sorted(acks)
+    # every search still answers in the channel (progress posts, if any, are ephemeral)
+    h.fake.wait_for(
+        lambda calls: (
+            sum(c.method == "respond" and c.body.get("response_type") == "in_channel" for c in calls) >= n
+        ),
+        timeout=60,
+    )
