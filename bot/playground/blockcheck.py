@@ -1,0 +1,47 @@
+"""What Slack accepts as a message: Block Kit checked with slack_sdk's own validators, plus message-level rules."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+
+MAX_BLOCKS = 50
+MAX_TEXT = 40_000
+
+
+def validate_blocks(blocks: Any) -> str | None:
+    """Slack's error name for an unacceptable ``blocks`` value, or None when it would be accepted."""
+    if not isinstance(blocks, list):
+        return "invalid_blocks_format"
+    if len(blocks) > MAX_BLOCKS:
+        return "invalid_blocks"
+    seen: set[str] = set()
+    for block in blocks:
+        if not isinstance(block, dict):
+            return "invalid_blocks_format"
+        try:
+            parsed = Block.parse(block)
+            if parsed is None:
+                return "invalid_blocks"
+            parsed.to_dict()  # runs the length / enum validators recursively
+        except (SlackObjectFormationError, KeyError, TypeError, ValueError):
+            return "invalid_blocks"
+        block_id = block.get("block_id")
+        if block_id is not None:
+            if block_id in seen:
+                return "invalid_blocks"
+            seen.add(block_id)
+    return None
+
+
+def blocks_param(value: Any) -> Any:
+    """Blocks arrive as a list (JSON bodies) or as a JSON string (form bodies)."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value

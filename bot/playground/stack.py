@@ -1,0 +1,187 @@
+"""``start_playground``: simulator + the real bot (HTTP mode, signed requests) + the playground page, in-process.
+
+The bot is built the way a deployment builds it: ``QumuloClient`` -> ``LockService`` -> ``bot.slack.app.build_app``
+-> ``bot.slack.web.make_wsgi_app``, served by a threaded WSGI server on a loopback port. Its Web API client points at
+the playground's fake Slack; the playground signs every request it sends to the bot with a per-run signing secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from types import TracebackType
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from bot.playground.channel import ALEX, Channel
+from bot.playground.cluster import SimCluster
+from bot.playground.server import PlaygroundServer
+from bot.playground.signing import BotLink
+from bot.playground.slack_api import FakeSlack
+
+logger = logging.getLogger(__name__)
+
+BOT_TOKEN = "xoxb-playground"  # noqa: S105 - only valid at the playground's own fake Slack
+CLUSTER_NAME = "qumulo-sim"
+CACHE_TTL_S = 2.0  # short, so "open a file from another client" shows up in the next search
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("bot http: " + format, *args)
+
+
+@dataclass(eq=False)
+class Playground:
+    """A running playground. ``stop()`` (or leaving the ``with`` block) shuts everything down."""
+
+    url: str  # the page
+    bot_url: str  # the bot's POST /slack/events
+    sim: Any  # bot.qumulo.simulator.Simulator
+    channel: Channel
+    slack: FakeSlack
+    server: PlaygroundServer
+    audit_path: Path
+    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+    _stopped: bool = field(default=False, repr=False)
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        _run_all(self._closers)
+
+    def __enter__(self) -> Playground:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _run_all(closers: list[Callable[[], None]]) -> None:
+    """Run cleanups newest first; one failing does not stop the others."""
+    while closers:
+        closer = closers.pop()
+        try:
+            closer()
+        except Exception:
+            logger.exception("playground shutdown step failed")
+
+
+def start_playground(
+    *,
+    port: int = 0,
+    host: str = "127.0.0.1",
+    handles: int = 400,
+    seed: int = 7,
+    audit_log: Path | None = None,
+    latency_ms: float = 0.0,
+) -> Playground:
+    """Start the simulator, the bot and the playground server; returns once all three accept requests."""
+    from bot.qumulo.simulator import start_simulator
+
+    closers: list[Callable[[], None]] = []
+    try:
+        sim = start_simulator(host="127.0.0.1", port=0, handles=handles, seed=seed, latency_ms=latency_ms)
+        closers.append(sim.stop)
+        if audit_log is None:
+            tmp = Path(tempfile.mkdtemp(prefix="qlocks-playground-"))
+            closers.append(lambda: shutil.rmtree(tmp, ignore_errors=True))
+            audit_log = tmp / "qlocks-audit.jsonl"
+
+        channel = Channel()
+        slack = FakeSlack(channel, bot_token=BOT_TOKEN)
+        link = BotLink(events_url=None, signing_secret=secrets.token_hex(32))
+        server = PlaygroundServer(
+            channel=channel, slack=slack, bot=link, cluster=SimCluster(sim.state), host=host, port=port
+        ).start()
+        closers.append(server.stop)
+
+        bot_url = _start_bot(
+            sim=sim,
+            channel=channel,
+            api_url=server.url + "/api/",
+            link=link,
+            audit_log=audit_log,
+            closers=closers,
+        )
+        link.events_url = bot_url
+    except BaseException:
+        _run_all(closers)
+        raise
+    logger.info("playground at %s, bot at %s, simulator at %s", server.url, bot_url, sim.url)
+    return Playground(
+        url=server.url,
+        bot_url=bot_url,
+        sim=sim,
+        channel=channel,
+        slack=slack,
+        server=server,
+        audit_path=audit_log,
+        _closers=closers,
+    )
+
+
+def _start_bot(
+    *,
+    sim: Any,
+    channel: Channel,
+    api_url: str,
+    link: BotLink,
+    audit_log: Path,
+    closers: list[Callable[[], None]],
+) -> str:
+    """Build the production stack against the simulator and serve it; returns its events URL."""
+    from slack_sdk import WebClient
+
+    from bot.config import QlocksConfig, QumuloConfig, SlackConfig
+    from bot.locks.service import LockService
+    from bot.qumulo.client import QumuloClient
+    from bot.slack.app import build_app
+    from bot.slack.web import EVENTS_PATH, make_wsgi_app
+
+    qumulo = QumuloClient(
+        QumuloConfig(host=sim.host, port=sim.port, scheme="http", access_token=sim.admin_token)
+    )
+    closers.append(qumulo.close)
+    locks = LockService(qumulo, cluster_name=CLUSTER_NAME, cache_ttl_s=CACHE_TTL_S)
+    closers.append(locks.shutdown)
+    qlocks = QlocksConfig(
+        admins=frozenset({ALEX.id}),
+        channels=frozenset({channel.id}),
+        audit_log=str(audit_log),
+        cache_ttl_s=CACHE_TTL_S,
+        cluster_name=CLUSTER_NAME,
+    )
+    slack = SlackConfig(bot_token=BOT_TOKEN, signing_secret=link.signing_secret, api_url=api_url)
+    web_client = WebClient(token=BOT_TOKEN, base_url=api_url)
+    app = build_app(slack=slack, qlocks=qlocks, locks=locks, client=web_client)
+
+    httpd = make_server(
+        "127.0.0.1", 0, make_wsgi_app(app), server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+    )
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="playground-bot-http", daemon=True
+    )
+    thread.start()
+
+    def stop_bot() -> None:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+    closers.append(stop_bot)
+    return f"http://127.0.0.1:{httpd.server_port}{EVENTS_PATH}"
