@@ -115,7 +115,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from bot.bench.cli import run
 
-    return run(args)
+    rc: int = run(args)
+    return rc
 
 
 def main(argv: Sequence[str] | None = None) -> int:
