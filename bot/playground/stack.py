@@ -15,10 +15,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from types import TracebackType
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from bot.playground.channel import ALEX, Channel
 from bot.playground.cluster import SimCluster
@@ -31,15 +29,6 @@ logger = logging.getLogger(__name__)
 BOT_TOKEN = "xoxb-playground"  # noqa: S105 - only valid at the playground's own fake Slack
 CLUSTER_NAME = "qumulo-sim"
 CACHE_TTL_S = 2.0  # short, so "open a file from another client" shows up in the next search
-
-
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("bot http: " + format, *args)
 
 
 @dataclass(eq=False)
@@ -151,6 +140,7 @@ def _start_bot(
     from bot.locks.service import LockService
     from bot.qumulo.client import QumuloClient
     from bot.slack.app import build_app
+    from bot.slack.run import make_http_server
     from bot.slack.web import EVENTS_PATH, make_wsgi_app
 
     qumulo = QumuloClient(
@@ -170,9 +160,7 @@ def _start_bot(
     web_client = WebClient(token=BOT_TOKEN, base_url=api_url)
     app = build_app(slack=slack, qlocks=qlocks, locks=locks, client=web_client)
 
-    httpd = make_server(
-        "127.0.0.1", 0, make_wsgi_app(app), server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
-    )
+    httpd = make_http_server(make_wsgi_app(app), host="127.0.0.1", port=0)  # the `qlocks run` server
     thread = threading.Thread(
         target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="playground-bot-http", daemon=True
     )
