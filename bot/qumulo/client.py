@@ -100,6 +100,9 @@ def make_session(config: QumuloConfig, *, pool_size: int = 16) -> requests.Sessi
         total=3,
         connect=3,
         read=1,
+        # Errors urllib3 cannot classify (an SSLError while reading the answer) are retried for *every* method,
+        # POST included: that would repeat a close the cluster may already have done. Never retry those.
+        other=0,
         status=3,
         backoff_factor=0.2,
         status_forcelist=(500, 502, 503, 504),
@@ -243,8 +246,15 @@ class QumuloClient:
 
     # -- paging ----------------------------------------------------------------------------------
 
-    def _pages(self, first: str, key: str, parse: Callable[[dict[str, Any]], T]) -> Iterator[list[T]]:
-        """Follow ``paging.next`` until null/empty, an empty page, a repeated cursor, or MAX_PAGES."""
+    def _pages(
+        self, first: str, key: str, parse: Callable[[dict[str, Any]], T], *, full_page: int | None = None
+    ) -> Iterator[list[T]]:
+        """Follow ``paging.next`` until null/empty, an empty page, a repeated cursor, or MAX_PAGES.
+
+        ``full_page`` (lock listings only): a page with fewer items is the last one. That is the SDK's rule for
+        locks (``LockIter``), whose ``next`` may never be null; it saves the empty page at the end. Handle and
+        session listings follow ``next`` past short pages, as the SDK's ``PagingIterator`` does.
+        """
         path: str | None = first
         seen: set[str] = set()
         pages = 0
@@ -264,9 +274,9 @@ class QumuloClient:
             pages += 1
             paging = data.get("paging") or {}
             nxt = paging.get("next") if isinstance(paging, dict) else None
-            # A short page is not the end: the cluster may cap pages below `limit`. Lock listings may never
-            # return a null `next` (SDK comment), so an empty page also ends the walk.
             if not items or not isinstance(nxt, str) or not nxt:
+                return
+            if full_page is not None and len(items) < full_page:
                 return
             if nxt.startswith("/api/"):
                 nxt = nxt[4:]
@@ -323,7 +333,7 @@ class QumuloClient:
         self, *, owner_address: str | None = None, limit: int = 1000
     ) -> Iterator[list[ShareModeGrant]]:
         path = self._query("/v1/files/locks/smb/share-mode/", owner_address=owner_address, limit=limit)
-        return self._pages(path, "grants", ShareModeGrant.from_json)
+        return self._pages(path, "grants", ShareModeGrant.from_json, full_page=limit)
 
     def list_share_mode_grants(
         self, *, owner_address: str | None = None, limit: int = 1000
@@ -332,7 +342,7 @@ class QumuloClient:
 
     def list_file_share_mode_grants(self, ref: str, *, limit: int = 1000) -> list[ShareModeGrant]:
         path = self._query(f"/v1/files/{file_ref(ref)}/locks/smb/share-mode/", limit=limit)
-        return _flatten(self._pages(path, "grants", ShareModeGrant.from_json))
+        return _flatten(self._pages(path, "grants", ShareModeGrant.from_json, full_page=limit))
 
     def file_attributes(self, ref: str) -> FileAttributes:
         return FileAttributes.from_json(self._obj("GET", f"/v1/files/{file_ref(ref)}/info/attributes"))

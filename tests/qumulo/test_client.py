@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import ssl
 import threading
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.config import QumuloConfig
 from bot.qumulo.client import QumuloClient
 from bot.qumulo.errors import (
     QumuloAuthError,
@@ -164,6 +170,10 @@ def test_bad_password(sim: Any) -> None:
     with QumuloClient(cfg) as c, pytest.raises(QumuloAuthError) as exc:
         c.who_am_i()
     assert "wrong" not in str(exc.value)
+    # Regression: a refused *password* login blamed an expired token, and the cluster's own sentence ended in ".."
+    message = str(exc.value)
+    assert "QUMULO_USERNAME and QUMULO_PASSWORD" in message and "token" not in message.lower()
+    assert ".." not in message
 
 
 def test_paging_survives_churn(sim: Any, client: QumuloClient) -> None:
@@ -226,11 +236,97 @@ def test_requests_ca_bundle_env_does_not_override_settings(monkeypatch: pytest.M
 def test_pages_shorter_than_limit_are_followed(sim: Any, client: QumuloClient) -> None:
     sim.state.page_size = 10  # the cluster caps pages below what we ask for
     assert len(client.list_file_handles(limit=1000)) == sim.state.handle_count
-    assert len(client.list_share_mode_grants(limit=1000)) == len(sim.state.grants_snapshot())
     assert len(client.list_smb_sessions(limit=1000)) == len(sim.state.sessions_snapshot())
 
 
 def test_lock_listing_whose_next_never_ends(sim: Any, client: QumuloClient) -> None:
     sim.state.lock_listings_never_end = True
-    grants = client.list_share_mode_grants(limit=100)
-    assert len(grants) == len(sim.state.grants_snapshot())
+    total = len(sim.state.grants_snapshot())
+    assert total % 7, "the seed must leave a short last page"
+    grants = client.list_share_mode_grants(limit=7)
+    assert len(grants) == total
+    # the SDK's LockIter rule: a short page is the last one, so no request for an empty page
+    assert client.stats.by_endpoint["/v1/files/locks/smb/share-mode/"] == total // 7 + 1
+    first = grants[0]
+    client.stats.reset()
+    per_file = client.list_file_share_mode_grants(first.file_id)
+    assert per_file and client.stats.requests == 1
+
+
+def test_lock_listing_of_exactly_full_pages_ends_on_the_empty_page(sim: Any, client: QumuloClient) -> None:
+    sim.state.lock_listings_never_end = True
+    total = len(sim.state.grants_snapshot())
+    assert len(client.list_share_mode_grants(limit=total)) == total
+    assert client.stats.by_endpoint["/v1/files/locks/smb/share-mode/"] == 2
+
+
+class _CorruptingTLSServer:
+    """A TLS server that reads one request per connection, then answers with a corrupt TLS record.
+
+    The client has sent its request (the cluster may have acted on it) and then fails with an ``SSLError`` while
+    reading the answer: the case where a retry would repeat a close the cluster already performed.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        from bot.qumulo.simulator.tls import generate_certificate, server_context
+
+        self.cafile, key = generate_certificate(directory)
+        self._ctx = server_context(self.cafile, key)
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self.requests: list[str] = []
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                raw, _ = self._sock.accept()
+            except OSError:
+                return
+            try:
+                with self._ctx.wrap_socket(raw, server_side=True) as conn:
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        data += conn.recv(65536)
+                    head, _, body = data.partition(b"\r\n\r\n")
+                    length = next(
+                        (
+                            int(line.split(b":")[1])
+                            for line in head.split(b"\r\n")
+                            if line.lower().startswith(b"content-length:")
+                        ),
+                        0,
+                    )
+                    while len(body) < length:
+                        body += conn.recv(65536)
+                    self.requests.append(head.split(b"\r\n")[0].decode())
+                    os.write(
+                        conn.fileno(), b"\x17\x03\x03\x00\x20" + b"\x00" * 32
+                    )  # bogus application record
+                    time.sleep(0.2)  # let the client read it before the connection goes away
+            except (OSError, ssl.SSLError):
+                pass
+
+    def stop(self) -> None:
+        self._sock.close()
+        self._thread.join(timeout=5)
+
+
+def test_close_is_not_retried_after_a_tls_error_on_the_answer(tmp_path: Path) -> None:
+    """Regression: urllib3's ``Retry`` retries errors it cannot classify (``SSLError``) for every method, POST
+    included, so a close whose answer was garbled on the wire was sent again (up to 3 more times)."""
+    server = _CorruptingTLSServer(tmp_path)
+    try:
+        config = QumuloConfig(
+            host="127.0.0.1",
+            port=server.port,
+            access_token="access-v1:test",
+            ca_bundle=str(server.cafile),
+            timeout_s=5.0,
+        )
+        with QumuloClient(config) as c, pytest.raises(QumuloConnectionError):
+            c.close_file_handles(["1.2.3"])
+        assert server.requests == ["POST /v1/smb/files/close HTTP/1.1"]
+    finally:
+        server.stop()
