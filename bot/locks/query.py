@@ -98,9 +98,12 @@ def _parse_unc(text: str, body: str) -> Query:
 
 
 def _parse_url(text: str, url: str) -> Query:
-    parsed = urllib.parse.urlsplit(url)
-    host = parsed.hostname or ""
-    raw_parts = parsed.path.lstrip("/").split("/", 1)
+    # Only the authority goes through urlsplit: pasted smb:// paths are often not percent-encoded, and a file
+    # named ``100% done?.xlsx`` or ``#1 cut.mov`` must not lose its tail to URL query/fragment rules.
+    scheme_less = url.split("://", 1)[1]
+    authority, _, path = scheme_less.partition("/")
+    host = urllib.parse.urlsplit("smb://" + authority).hostname or ""
+    raw_parts = path.lstrip("/").split("/", 1)
     share = urllib.parse.unquote(raw_parts[0])
     rest = urllib.parse.unquote(raw_parts[1]) if len(raw_parts) > 1 else ""
     return _share_query(text, host, share, rest)

@@ -104,7 +104,10 @@ class LockService:
         """Parse and run a search. Raises ``QueryError`` (user-facing) or ``QumuloError``."""
         query = parse_query(text)
         key = (query.kind.value, query.value.casefold() if query.kind is QueryKind.FRAGMENT else query.value)
-        return self._results.get(key, lambda: self._search(query, progress))
+        result = self._results.get(key, lambda: self._search(query, progress))
+        # One cache entry serves every spelling of the same search (``Budget``/``budget``, a UNC path and its
+        # smb:// URL); the answer must still quote what *this* caller typed, not the first caller's text.
+        return result if result.query == query else dataclasses.replace(result, query=query)
 
     def _search(self, query: Query, progress: Progress | None) -> SearchResult:
         as_of = self._wall_clock()

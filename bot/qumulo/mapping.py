@@ -17,6 +17,7 @@ from bot.qumulo.errors import (
 from bot.qumulo.models import REQUIRED_PRIVILEGES
 
 _PRIV = re.compile(r"PRIVILEGE_[A-Z0-9_]+")
+LOGIN_ENDPOINT = "/v1/session/login"
 
 # Which privilege each endpoint needs, to name it even when the cluster's 403 text does not.
 _ENDPOINT_PRIVILEGE = {
@@ -44,7 +45,7 @@ def _parse(body: bytes) -> tuple[str | None, str | None]:
 
 def error_from_response(status: int, body: bytes, *, endpoint: str) -> QumuloError:
     error_class, description = _parse(body)
-    detail = f": {description}" if description else ""
+    detail = f": {description.rstrip('. ')}" if description else ""  # our sentences add their own period
     kw: dict[str, Any] = {
         "status": status,
         "error_class": error_class,
@@ -52,6 +53,11 @@ def error_from_response(status: int, body: bytes, *, endpoint: str) -> QumuloErr
         "endpoint": endpoint,
     }
     if status == 401:
+        if endpoint == LOGIN_ENDPOINT:  # a password login, not a token, was refused
+            return QumuloAuthError(
+                f"The cluster refused the login (401){detail}. Check QUMULO_USERNAME and QUMULO_PASSWORD",
+                **kw,
+            )
         return QumuloAuthError(
             f"The cluster rejected our credentials (401) on {endpoint}{detail}. The token may have expired: "
             "check QUMULO_ACCESS_TOKEN, or QUMULO_USERNAME/QUMULO_PASSWORD",

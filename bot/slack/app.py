@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -72,7 +73,7 @@ def build_app(
     app = App(
         name="qlocks",
         client=client,
-        signing_secret=slack.signing_secret or "",
+        signing_secret=_signing_secret(slack),
         authorize=authorize,
         process_before_response=process_before_response,
         listener_executor=ThreadPoolExecutor(
@@ -102,6 +103,19 @@ def build_app(
     listeners.register(app, deps)
     app.error(_error_handler(deps))
     return app
+
+
+def _signing_secret(slack: SlackConfig) -> str:
+    """The configured secret; without one (Socket Mode, which needs none), a random one nobody knows.
+
+    Bolt's verifier raises on an empty secret, and that error reached the error handler, which answered 200 and
+    posted to the unverified body's response_url. A secret nobody knows makes every HTTP request a plain 401
+    (deny by default) while Socket Mode, which skips signature checks, is unaffected.
+    """
+    if slack.signing_secret:
+        return slack.signing_secret
+    logger.info("no SLACK_SIGNING_SECRET: HTTP requests will be refused (Socket Mode only)")
+    return secrets.token_hex(32)
 
 
 def _error_handler(deps: Deps) -> Callable[..., BoltResponse | None]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.locks.models import FileGroup, HandleRef, LockRow, SearchResult
+from bot.locks.shares import ShareLocation
 from bot.slack.refs import encode_page, encode_ref
 from bot.slack.text import clip, clock_time, duration, escape_clip, mention
 
@@ -126,14 +127,13 @@ def row_block(n: int, row: LockRow, *, searcher: str | None, cluster: str) -> Bl
     return block
 
 
-def file_block(n: int, group: FileGroup, *, continued: bool) -> Block:
-    """The file heading: FS path and share path as plain_text (never interpreted), handle count."""
+def file_block(n: int, group: FileGroup, *, continued: bool, cluster: str) -> Block:
+    """The file heading: FS path and the UNC path users know, as plain_text (never interpreted), handle count."""
     count = len(group.rows)
     lines = [f"📄 {clip(group.path, 1300)}"]
     if group.share is not None:
-        lines.append(
-            f"Share: \\\\{clip(group.share, 80)}{clip((group.share_path or '').replace('/', chr(92)), 1300)}"
-        )
+        unc = ShareLocation(clip(group.share, 80), group.share_path or "/").unc(clip(cluster, 100))
+        lines.append(f"Share: {clip(unc, 1400)}")
     lines.append(f"{count} open handle{'s' if count != 1 else ''}{' (continued)' if continued else ''}")
     return {"type": "section", "block_id": FILE_BLOCK.format(n=n), "text": plain("\n".join(lines), 3000)}
 
@@ -143,7 +143,7 @@ def _footer(result: SearchResult, *, now: float, first: int, last: int) -> Block
     parts = [
         f"Cluster *{escape_clip(result.cluster, 100)}*",
         f"data from {clock_time(result.as_of, seconds=True)} ({age} old)",
-        f"{result.scanned_handles:,} handles scanned",
+        f"{result.scanned_handles:,} handle{'s' if result.scanned_handles != 1 else ''} scanned",
     ]
     total = result.total_handles
     if total > ROWS_PER_PAGE:
@@ -204,7 +204,7 @@ def search_message(result: SearchResult, *, searcher: str | None, offset: int, n
             continue
         if n >= end:
             break
-        blocks.append(file_block(file_index, group, continued=n < offset))
+        blocks.append(file_block(file_index, group, continued=n < offset, cluster=result.cluster))
         for row in group.rows:
             if offset <= n < end:
                 blocks.append(row_block(n, row, searcher=searcher, cluster=result.cluster))
@@ -243,7 +243,7 @@ def _empty_message(result: SearchResult, *, searcher: str | None, now: float) ->
             f"No open handles match `{escape_clip(query, 2000)}`.\n"
             "Try a shorter fragment of the path or file name, or `user:&lt;login&gt;`, `ip:&lt;address&gt;`, `host:&lt;name&gt;`."
         )
-    text = f"No open handles for {query}"
+    text = f"No such file: {query}" if result.no_such_file else f"No open handles for {query}"
     return Message(
         text=clip(text, 3000),
         blocks=[

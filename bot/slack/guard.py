@@ -2,7 +2,8 @@
 
 Two admins (or one impatient double click) produce two payloads for the same handle. ``begin`` admits the first; the
 others get the in-flight or settled entry back and are told who got there first. Settled entries expire after
-``ttl_s`` (injected clock). A failed or refused close is not settled, so a person may try again deliberately.
+``ttl_s`` (injected clock). Only a close this bot made is settled; a failed or refused close (or a handle found
+already gone) is not, so a person may try again deliberately and is told the cluster's current answer.
 Per process: with several replicas the cluster's own "unknown handle" answer is the final guard.
 """
 
@@ -49,7 +50,7 @@ class CloseGuard:
             return None
 
     def finish(self, location: str, *, settled: bool) -> None:
-        """Release ``location``; ``settled`` (closed or already gone) keeps later clicks away for ``ttl_s``."""
+        """Release ``location``; ``settled`` (closed by this bot) keeps later clicks away for ``ttl_s``."""
         with self._lock:
             claim = self._in_flight.pop(location, None)
             if settled and claim is not None:

@@ -107,11 +107,22 @@ def close_refused(outcome: CloseOutcome) -> str:
     """Why a close did not happen (gone / changed / failed); the list stays as it was."""
     path = escape_clip(outcome.ref.path, 500)
     detail = escape_clip(outcome.message, MAX_ERROR)
+    # The domain's message for GONE/CHANGED is a full sentence of its own; quoting it here said everything twice.
     if outcome.status is CloseStatus.GONE:
-        return f"That handle on `{path}` is already gone (closed, or the client let go): {detail}\nNothing was closed."
-    if outcome.status is CloseStatus.CHANGED:
         return (
-            f"Not closed: the handle on `{path}` is no longer the one in this list ({detail}). "
+            f"That handle on `{path}` is already gone (closed by someone else, or the client let go of the file)."
+            "\nNothing was closed."
+        )
+    if outcome.status is CloseStatus.CHANGED:
+        now = outcome.row
+        changes = []
+        if now is not None and now.ref.owner != outcome.ref.owner:
+            changes.append(f"it now belongs to *{escape_clip(now.holder or now.ref.owner, 160)}*")
+        if now is not None and now.ref.path != outcome.ref.path:
+            changes.append(f"it is now on `{escape_clip(now.ref.path, 500)}`")
+        why = f" ({'; '.join(changes)})" if changes else ""
+        return (
+            f"Not closed: the handle on `{path}` is no longer the one in this list{why}. "
             "Search again to see who holds it now."
         )
     return f"Closing the handle on `{path}` failed: {detail}\nNothing was retried; search again before another try."

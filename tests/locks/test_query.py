@@ -163,3 +163,28 @@ def test_never_raises_anything_but_query_error(text: str) -> None:
 def test_unescape_inverts_slack_escaping(text: str) -> None:
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     assert unescape_slack(escaped) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "share_path"),
+    [
+        ("smb://cluster/Finance/2026/100% done?.xlsx", "/2026/100% done?.xlsx"),
+        ("smb://cluster/Media/trailer/#1 cut.mov", "/trailer/#1 cut.mov"),
+        ("smb://cluster/Finance/2026/100%25%20done%3F.xlsx", "/2026/100% done?.xlsx"),
+        ("smb://user@cluster:445/Finance/a?b#c", "/a?b#c"),
+    ],
+)
+def test_smb_urls_keep_question_marks_and_hashes_in_file_names(text: str, share_path: str) -> None:
+    """Regression: urlsplit cut ``?``/``#`` and everything after them, so a pasted smb:// path to an open file
+    answered "no such file" (or listed its whole folder)."""
+    q = parse_query(text)
+    assert (q.kind, q.share, q.share_path) == (QueryKind.PATH, text.split("/")[3], share_path)
+
+
+@given(st.text(st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\%&"), min_size=1))
+def test_smb_url_path_round_trips_any_unencoded_name(name: str) -> None:
+    stripped = name.strip()
+    if stripped in ("", ".", "..") or stripped != name:
+        return
+    q = parse_query(f"smb://cluster/Share/dir/{name}")
+    assert q.share_path == f"/dir/{name}"

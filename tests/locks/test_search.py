@@ -196,7 +196,10 @@ def test_repeated_search_is_served_from_the_cache(sim: Any, client: QumuloClient
         first = svc.search(fs)
         client.stats.reset()
         assert svc.search(fs) is first
-        assert svc.search("budget") is svc.search("BUDGET")  # fragments are case-insensitive, one cache entry
+        lower = svc.search("budget")
+        before = client.stats.requests
+        upper = svc.search("BUDGET")  # fragments are case-insensitive: one cache entry, no new requests
+        assert client.stats.requests == before and upper.files is lower.files
         before = client.stats.requests
         clock.now += 10.0  # TTL over: fetched again
         again = svc.search(fs)
@@ -208,6 +211,25 @@ def test_repeated_search_is_served_from_the_cache(sim: Any, client: QumuloClient
         svc.invalidate(everything=True)
         svc.search(fs)
         assert client.stats.by_endpoint["/v3/smb/shares/"] == shares_reads + 1
+
+
+def test_a_cached_answer_quotes_what_this_caller_typed(sim: Any, client: QumuloClient) -> None:
+    """Regression: a cache hit returned the first caller's query, so Slack's header and byline quoted another
+    person's text (``REPORT.XLSX`` answered as ``report.xlsx``; a UNC path answered as someone's smb:// URL)."""
+    real = truth(sim)
+    fs = file_with(real)
+    rel = fs[len("/finance") :]  # file_with picks a file under the Finance share
+    with LockService(client, cluster_name="lab", cache_ttl_s=60) as svc:
+        first = svc.search("budget")
+        client.stats.reset()
+        second = svc.search("BUDGET")
+        assert (first.query.text, second.query.text) == ("budget", "BUDGET")
+        unc = "\\\\lab\\Finance" + rel.replace("/", "\\")
+        url = "smb://lab/Finance" + rel
+        by_unc, by_url = svc.search(unc), svc.search(url)
+        assert by_url.files == by_unc.files and by_url.as_of == by_unc.as_of  # one entry for both spellings
+        assert (by_unc.query.text, by_url.query.text) == (unc, url)
+        assert client.stats.by_endpoint["/v1/smb/files/"] <= 1  # the second spelling of each was a cache hit
 
 
 def test_burst_of_identical_searches_shares_one_fetch(sim: Any, client: QumuloClient) -> None:

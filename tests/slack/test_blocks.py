@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -47,7 +48,8 @@ def test_search_message_structure() -> None:
     file_block, row_block = blocks[2], blocks[3]
     assert file_block["text"]["type"] == "plain_text"
     assert "/projects/q3/forecast.xlsx" in file_block["text"]["text"]
-    assert "\\\\Finance\\projects\\q3\\forecast.xlsx" in file_block["text"]["text"]
+    # the UNC path a user would paste: \\cluster\Share\rest (regression: the cluster name was missing)
+    assert "Share: \\\\qumulo-prod\\Finance\\projects\\q3\\forecast.xlsx" in file_block["text"]["text"]
     row = row_block["text"]["text"]
     for part in (
         "*dana*",
@@ -136,6 +138,8 @@ def test_empty_and_no_such_file() -> None:
     assert not buttons(empty.blocks, CLOSE_ACTION)
     missing = search_message(make_result([], no_such_file=True), searcher=SEARCHER, offset=0, now=NOW)
     assert "No such file" in all_text(missing.blocks)
+    # the header and notification text must not claim the file exists but is not open
+    assert missing.text == "No such file: forecast" and missing.blocks[0]["text"]["text"] == missing.text
 
 
 def test_notes_resolved_path_and_omitted_rows_are_shown() -> None:
@@ -214,3 +218,10 @@ def test_arbitrary_strings_always_render_valid_escaped_blocks(
     closed = closed_block("row-0", closer=SEARCHER, at=NOW, ref=row.ref, row=row)
     assert_valid_blocks([closed])
     json.dumps(msg.blocks)
+
+
+def test_footer_counts_one_handle_in_the_singular() -> None:
+    """Regression: an exact lookup's footer read "1 handles scanned"."""
+    result = dataclasses.replace(make_result(), scanned_handles=1)
+    footer = search_message(result, searcher=SEARCHER, offset=0, now=NOW).blocks[-1]["elements"][0]["text"]
+    assert "· 1 handle scanned" in footer

@@ -126,6 +126,22 @@ def test_vanished_handle_is_explained_and_list_left_alone(harness: Harness) -> N
     assert h.audit.read()[0]["result"] == "gone"
 
 
+def test_a_vanished_handle_is_never_reported_as_closed_by_the_clicker(harness: Harness) -> None:
+    """Regression: the first click on a handle the client had let go settled it under the clicker's name, so the
+    next click (anyone's) was told "already closed by <@that admin>", who had closed nothing."""
+    h = harness
+    location = _open(h)
+    message = h.search("budget-q3.xlsx")
+    h.sim.state.close_handle(location)
+    block_id = h.row_of(message, location)
+    _, first = h.click(message, user=ADMIN, block_id=block_id)
+    _, second = h.click(message, user=ADMIN, block_id=block_id)
+    for name in (first, second):
+        (reply,) = h.posted(name)
+        assert "already gone" in reply["text"] and "closed by <@" not in reply["text"]
+    assert [r["result"] for r in h.audit.read()] == ["gone", "gone"]
+
+
 def test_changed_handle_is_refused(harness: Harness) -> None:
     """A button whose handle now names another file/owner (here: a tampered value) closes nothing."""
     h = harness

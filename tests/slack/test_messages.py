@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.locks.models import CloseOutcome, CloseStatus, HandleRef
+from bot.locks import close as closing
+from bot.locks.models import CloseOutcome, CloseStatus, HandleRef, LockRow
 from bot.locks.query import QueryError
 from bot.qumulo.errors import (
     QumuloAuthError,
@@ -14,6 +15,7 @@ from bot.qumulo.errors import (
     QumuloTimeout,
     QumuloTLSError,
 )
+from bot.qumulo.models import FileHandle
 from bot.slack import messages
 from tests.slack.blockcheck import assert_escaped_mrkdwn
 from tests.slack.factories import make_result
@@ -77,3 +79,29 @@ def test_close_refusals_say_what_happened() -> None:
     )
     failed = messages.close_refused(CloseOutcome(CloseStatus.FAILED, ref, "cluster said no"))
     assert "failed" in failed and "cluster said no" in failed and "retried" in failed
+
+
+def test_gone_and_changed_refusals_say_it_once() -> None:
+    """Regression: the domain's own sentence was quoted inside the Slack one ("…already gone (…): That handle on
+    … is no longer open (…); nothing to do. Nothing was closed.", "Not closed: … (Not closed: …)")."""
+    ref = HandleRef("loc", "1", "2", "/a/b&c.xlsx")
+    gone = messages.close_refused(CloseOutcome(CloseStatus.GONE, ref, closing.gone(ref).message))
+    assert gone.count("b&amp;c.xlsx") == 1 and gone.count("already") == 1 and "nothing to do" not in gone
+    now = LockRow(
+        ref=HandleRef("loc", "1", "3", "/a/b&c.xlsx"),
+        holder="<!here> bob",
+        client_ip=None,
+        client_host=None,
+        access=(),
+        share_mode=(),
+        node=None,
+        session_open_s=None,
+        session_idle_s=None,
+    )
+    handle = FileHandle(file_number="1", location="loc", owner="3", path="/a/b&c.xlsx", access_mask=())
+    outcome = closing.compare(ref, handle, "/a/b&c.xlsx", now)
+    assert outcome is not None
+    changed = messages.close_refused(outcome)
+    assert changed.count("Not closed") == 1 and changed.count("Search again") == 1
+    assert "it now belongs to *&lt;!here&gt; bob*" in changed
+    assert_escaped_mrkdwn(changed)

@@ -65,13 +65,18 @@ def test_no_match_and_no_such_file(harness: Harness) -> None:
     assert "No such file" in json.dumps(message["blocks"])
 
 
-def test_query_error_is_ephemeral_and_escaped(harness: Harness) -> None:
-    resp, name = harness.command("search ip:&lt;!channel&gt;")
+@pytest.mark.parametrize("query", ["ip:&lt;!channel&gt;", "a", "/a/../b"])
+def test_query_error_is_the_ephemeral_ack_and_escaped(harness: Harness, query: str) -> None:
+    """Regression: a query that cannot be parsed was first acknowledged with "🔎 Searching… for `a`", then
+    refused in a second message; now the refusal is the ack itself and nothing else is posted."""
+    resp, name = harness.command(f"search {query}")
     assert resp.status == 200
-    (reply,) = harness.posted(name)
-    assert reply["response_type"] == "ephemeral"
-    assert "Can't search for that" in reply["text"] and "&lt;!channel&gt;" in reply["text"]
-    assert "<!channel>" not in reply["text"]
+    body = json.loads(resp.body)
+    assert body.get("response_type", "ephemeral") == "ephemeral"
+    assert "Can't search for that" in body["text"] and "Searching" not in body["text"]
+    assert harness.posted(name) == []
+    if "channel" in query:
+        assert "&lt;!channel&gt;" in body["text"] and "<!channel>" not in body["text"]
 
 
 def test_expired_token(harness: Harness) -> None:

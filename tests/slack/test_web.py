@@ -155,6 +155,29 @@ def test_missing_signing_secret_in_http_mode(sim: Any, fake_slack: FakeSlack, tm
         build_from_env(env)
 
 
+def test_http_requests_are_refused_when_no_signing_secret_is_configured(
+    sim: Any, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Regression: a Socket Mode configuration (no signing secret) served over HTTP (the Procfile's ``web:`` with
+    a shared .env) made Bolt's verifier raise on every request; the error handler then answered 200 and posted an
+    "incident" to whatever response_url the *unverified* body named. Such requests must get 401 and no post."""
+    env = env_for(sim, fake_slack, tmp_path, SLACK_APP_TOKEN="xapp-1-test")
+    del env["SLACK_SIGNING_SECRET"]
+    bot = build_from_env(env)
+    try:
+        for base in serve(make_wsgi_app(bot.app)):
+            for secret in ("attacker-guess", SECRET):
+                url = fake_slack.response_url(f"forged-{len(secret)}")
+                status, _ = post(
+                    f"{base}/slack/events",
+                    signed_command("help", user=USER, channel=OPS, response_url=url, secret=secret),
+                )
+                assert status == 401
+        assert fake_slack.responses() == []
+    finally:
+        bot.close()
+
+
 def test_procfile_processes(
     sim: Any, fake_slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

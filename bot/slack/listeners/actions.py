@@ -143,7 +143,9 @@ def close_handle(deps: Deps, *, body: Body, client: WebClient, respond: Respond)
     settled = False
     try:
         outcome = deps.locks.close(ref)
-        settled = outcome.status in (CloseStatus.CLOSED, CloseStatus.GONE)
+        # Only a close this bot made is settled (later clicks hear "closed by <@U> at HH:MM"). A handle found
+        # gone was not closed by the clicker; a later click re-checks and is told it is gone, not who "closed" it.
+        settled = outcome.status is CloseStatus.CLOSED
     except QumuloError as exc:
         attempt.audit(attempt.record("failed", str(exc), ref=ref, searcher=searcher))
         _ephemeral(respond, messages.close_error(exc, path=ref.path, cluster=deps.cluster))

@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.locks.query import QueryError, parse_query
 from bot.slack import messages
 from bot.slack.blocks import MAX_RESULTS, search_message
 from bot.slack.deps import Deps, ProgressPolicy
@@ -77,6 +78,11 @@ def on_command(deps: Deps, *, ack: Ack, command: dict[str, Any], respond: Respon
     query = rest.strip()
     if not query:
         ack(text="Search for what? " + messages.usage(deps.cluster), response_type="ephemeral")
+        return
+    try:
+        parse_query(query)  # cheap: a query that cannot be understood is answered now, not after "Searching…"
+    except QueryError as exc:
+        ack(text=messages.search_error(exc, cluster=deps.cluster), response_type="ephemeral")
         return
     ack(
         text=f"🔎 Searching *{escape_clip(deps.cluster, 100)}* for `{escape_clip(unescape(query), 500)}`…",
