@@ -32,6 +32,8 @@ def _setup_logging(verbose: int) -> None:
     # urllib3 logs full URLs at DEBUG; they carry no secrets, but keep it quiet unless asked twice.
     if verbose < 2:
         logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # slack_sdk's webhook client logs the whole response_url at DEBUG: it is a credential for 30 minutes.
+    logging.getLogger("slack_sdk.webhook").setLevel(max(level, logging.INFO))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,3 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except (
+        BrokenPipeError
+    ):  # `qlocks search x --json | head`: the reader left; not an error worth a traceback
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
