@@ -3,8 +3,8 @@
 Memory stays bounded at 300k handles: handle pages are filtered as they arrive and only matches are kept (up to
 ``max_rows``; the rest are counted). Grants are fetched only for what matched:
 
-- path searches: after the scan, per file (``/v1/files/{id}/locks/smb/share-mode/``, concurrently) when few
-  files matched, else one pass over the full grant listing keeping only the matched files;
+- path searches: see ``prefetch.py`` (per-file lookups for the first few matched files, then one full grant
+  listing concurrently with the scan, keeping only the matched files);
 - client searches (ip:, host:, user:): the server-side ``owner_address`` filter, one listing per client IP,
   run concurrently with the handle scan.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from bot.locks.join import index_grants
@@ -27,8 +27,6 @@ PAGE_LIMIT = 1000
 #: Per-file grant lookups (concurrent) are used while they cost no more requests than the full listing would.
 PER_FILE_GRANTS_MIN = 4
 PER_FILE_GRANTS_MAX = 512
-#: A scan longer than this many pages starts per-file grant lookups for its matches while it runs.
-PIPELINE_AFTER_PAGES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,67 +72,6 @@ def scan_handles(
             progress(scanned)
     logger.debug("scanned %d handles in %d pages: %d kept, %d omitted", scanned, pages, len(kept), omitted)
     return HandleScan(handles=kept, scanned=scanned, omitted=omitted, pages=pages)
-
-
-class GrantPrefetch:
-    """Grants for the files a path scan matches, fetched while the scan is still running.
-
-    Small clusters (the scan ends within ``start_after_pages``) decide at the end: per-file lookups when few files
-    matched, else one filtered pass over the full grant listing. On a longer scan, per-file lookups for matched
-    files are submitted to the pool as pages arrive (at most ``max_rows`` files, so bounded), and only the last
-    page's files are left when the scan ends.
-    """
-
-    def __init__(
-        self,
-        client: QumuloClient,
-        pool: Executor,
-        *,
-        page_limit: int = PAGE_LIMIT,
-        start_after_pages: int = PIPELINE_AFTER_PAGES,
-    ) -> None:
-        self._client = client
-        self._pool = pool
-        self._page_limit = page_limit
-        self._start_after = start_after_pages
-        self._pending: list[str] = []  # matched, not yet submitted
-        self._known: set[str] = set()
-        self._futures: dict[str, Future[list[ShareModeGrant]]] = {}
-        self.requests = 0  # per-file lookups submitted while scanning
-
-    def on_page(self, pages: int, new: list[FileHandle]) -> None:
-        # A file's grants are (re)fetched after the page that brought its latest handle, so they are never older
-        # than any of its listed handles (a stale grant list could pin a handle on the wrong client).
-        for file_id in dict.fromkeys(h.file_number for h in new):
-            if file_id not in self._known:
-                self._known.add(file_id)
-                self._pending.append(file_id)
-            elif file_id in self._futures:
-                self._pending.append(file_id)
-        if pages >= self._start_after:
-            self._submit_pending()
-
-    def _submit_pending(self) -> None:
-        for file_id in self._pending:
-            self._futures[file_id] = self._pool.submit(self._one, file_id)
-            self.requests += 1
-        self._pending = []
-
-    def _one(self, file_id: str) -> list[ShareModeGrant]:
-        try:
-            grants = self._client.list_file_share_mode_grants(file_id, limit=self._page_limit)
-        except QumuloNotFound:  # the file went away since the handle listing
-            return []
-        return [g for g in grants if g.file_id == file_id]
-
-    def finish(self, pages: int) -> dict[str, list[ShareModeGrant]]:
-        """Grants by file for every matched file (waits for the lookups still running)."""
-        if not self._futures:
-            return grants_for_files(
-                self._client, self._pool, self._pending, listing_pages=pages, page_limit=self._page_limit
-            )
-        self._submit_pending()
-        return {file_id: f.result() for file_id, f in self._futures.items()}
 
 
 def grants_for_files(
@@ -183,4 +120,4 @@ def grants_from_clients(
     return out
 
 
-__all__ = ["GrantPrefetch", "HandleScan", "grants_for_files", "grants_from_clients", "scan_handles"]
+__all__ = ["HandleScan", "grants_for_files", "grants_from_clients", "scan_handles"]

@@ -14,8 +14,10 @@ from bot.locks.directory import SessionSnapshot
 from bot.locks.join import index_grants
 from bot.locks.match import host_matches, similar_names, user_matches
 from bot.locks.models import LockRow, Query, QueryKind, SearchResult
+from bot.locks.prefetch import UNCONFIRMED_NOTE, GrantPrefetch, settle
 from bot.locks.query import QueryError
-from bot.locks.scan import GrantPrefetch, grants_for_files, grants_from_clients, scan_handles
+from bot.locks.scan import grants_for_files, grants_from_clients, scan_handles
+from bot.locks.shares import ShareMap
 from bot.qumulo.errors import QumuloNotFound
 from bot.qumulo.models import FileHandle, ShareModeGrant
 
@@ -30,8 +32,10 @@ DIRECTORY = "FS_FILE_TYPE_DIRECTORY"
 def exact(svc: LockService, query: Query, *, as_of: float, progress: Progress | None) -> SearchResult:
     """A full path: attributes -> id -> that file's handles + grants (concurrently) -> join."""
     notes: list[str] = []
-    shares = svc.directory.share_map(notes, required=query.share is not None)
-    if query.share is not None:
+    shares_f: Future[ShareMap] | None = None
+    shares_notes: list[str] = []
+    if query.share is not None:  # a UNC path needs the share list first
+        shares = svc.directory.share_map(notes, required=True)
         fs_path = shares.to_fs_path(query.share, query.share_path or "/")
         if fs_path is None:  # maybe a share created since the list was cached: look once more
             svc.directory.forget_shares()
@@ -40,10 +44,16 @@ def exact(svc: LockService, query: Query, *, as_of: float, progress: Progress | 
         if fs_path is None:
             known = ", ".join(shares.names[:12]) or "none readable"
             raise QueryError(f"The cluster has no SMB share named `{query.share}` (shares: {known}).")
-    else:
+    else:  # an FS path: the share list (for the share column; cached) loads concurrently with the attributes
         fs_path = query.value
+        shares_f = svc.pool.submit(svc.directory.share_map, shares_notes)
     try:
-        attrs = svc.client.file_attributes(fs_path)
+        try:
+            attrs = svc.client.file_attributes(fs_path)
+        finally:
+            if shares_f is not None:
+                shares_f.result()
+                notes.extend(n for n in shares_notes if n not in notes)
     except QumuloNotFound:
         return svc.result(
             query,
@@ -68,7 +78,13 @@ def exact(svc: LockService, query: Query, *, as_of: float, progress: Progress | 
     handles, grants = svc.narrow(attrs.id)
     if progress is not None:
         progress(len(handles))
-    groups = svc.join(handles, {attrs.id: grants}, notes, fallback_paths={attrs.id: path})
+    groups = svc.join(
+        handles,
+        {attrs.id: grants},
+        notes,
+        fallback_paths={attrs.id: path},
+        prefetch_hosts=(g.owner_address for g in grants),
+    )
     return svc.result(
         query, groups, notes, as_of=as_of, scanned_handles=len(handles), exact=True, resolved_path=path
     )
@@ -106,18 +122,33 @@ def _path_scan(
 ) -> SearchResult:
     sessions_f = svc.pool.submit(svc.directory.all_sessions)  # concurrently with the scan; cached for later
     prefetch = GrantPrefetch(svc.client, svc.bulk_pool, page_limit=svc.page_limit)
-    scan = scan_handles(
-        svc.client,
-        keep,
-        max_rows=svc.max_rows,
-        progress=progress,
-        page_limit=svc.page_limit,
-        on_page=prefetch.on_page,
-    )
-    grants = prefetch.finish(scan.pages)
+    try:
+        scan = scan_handles(
+            svc.client,
+            keep,
+            max_rows=svc.max_rows,
+            progress=progress,
+            page_limit=svc.page_limit,
+            on_page=prefetch.on_page,
+        )
+        listed = prefetch.finish(scan.pages)
+    finally:
+        prefetch.cancel()  # a failed scan must not leave the grant listing running
     snap = sessions_f.result()
     owners = {h.owner for h in scan.handles}
-    sessions = ({o: snap.by_owner.get(o, []) for o in owners}, snap.available)
+    by_owner = {o: snap.by_owner.get(o, []) for o in owners}
+    settled = settle(
+        svc.client,
+        svc.bulk_pool,
+        listed,
+        scan.handles,
+        by_owner if snap.available else {},
+        page_limit=svc.page_limit,
+    )
+    grants = settled.by_file
+    if settled.unconfirmed:
+        notes.append(UNCONFIRMED_NOTE.format(n=settled.unconfirmed))
+    sessions = (by_owner, snap.available)
     groups = svc.join(scan.handles, grants, notes, sessions=sessions, complete_files=scan.omitted == 0)
     return svc.result(
         query,

@@ -157,9 +157,19 @@ class LockService:
         fallback_paths: Mapping[str, str] | None = None,
         complete_files: bool = True,
         row_filter: Callable[[LockRow], bool] | None = None,
+        prefetch_hosts: Iterable[str] = (),
     ) -> list[FileGroup]:
-        """Join with cached sessions, names, shares and host names (each fetched for what is needed only)."""
+        """Join with cached sessions, names, shares and host names (each fetched for what is needed only).
+
+        ``prefetch_hosts``: client IPs to resolve concurrently with the session lookups (an exact lookup passes
+        its grants' clients, which are the rows' clients, so DNS costs no round trip of its own).
+        """
         owners = {h.owner for h in handles}
+        dns_notes: list[str] = []
+        wanted_hosts = sorted(set(prefetch_hosts))
+        dns_f = (
+            self._pool.submit(self.directory.hostnames_for, wanted_hosts, dns_notes) if wanted_hosts else None
+        )
         by_owner, known = sessions if sessions is not None else self.directory.sessions_for(owners)
         if not known and SESSIONS_UNREADABLE not in notes:
             notes.append(SESSIONS_UNREADABLE)
@@ -177,6 +187,9 @@ class LockService:
                 for g in groups
                 if (rows := tuple(r for r in g.rows if row_filter(r)))
             ]
+        if dns_f is not None:
+            dns_f.result()  # finished before looking again: the cache answers, no second request
+            notes.extend(n for n in dns_notes if n not in notes)
         hosts = self.directory.hostnames_for(_client_ips(groups), notes)
         if hosts:
             groups = [
@@ -218,7 +231,13 @@ class LockService:
             except QumuloNotFound:
                 return closing.gone(ref)
         notes: list[str] = []
-        groups = self.join(handles, {ref.file_number: grants}, notes, fallback_paths={ref.file_number: path})
+        groups = self.join(
+            handles,
+            {ref.file_number: grants},
+            notes,
+            fallback_paths={ref.file_number: path},
+            prefetch_hosts=(g.owner_address for g in grants),
+        )
         row = next((r for g in groups for r in g.rows if r.ref.location == ref.location), None)
         return closing.compare(ref, handle, path, row) or row or closing.gone(ref)
 
