@@ -39,52 +39,35 @@ class Rig:
 
 @contextlib.contextmanager
 def rig(spec: dict[str, Any]) -> Iterator[Rig]:
-    from slack_sdk import WebClient
-
-    from bot.config import QlocksConfig, SlackConfig
-    from bot.locks.service import LockService
     from bot.playground.channel import ALEX, Channel
     from bot.playground.server import PlaygroundServer
     from bot.playground.signing import BotLink
     from bot.playground.slack_api import FakeSlack
-    from bot.qumulo.client import QumuloClient
-    from bot.slack.app import build_app
-    from bot.slack.run import make_http_server
-    from bot.slack.web import EVENTS_PATH, make_wsgi_app
+    from bot.playground.stack import run_all, start_bot
 
-    with tempfile.TemporaryDirectory(prefix="qlocks-bench-") as tmp, QumuloClient(config_of(spec)) as qc:
+    with tempfile.TemporaryDirectory(prefix="qlocks-bench-") as tmp:
         audit_path = Path(tmp) / "audit.jsonl"
         channel = Channel()
         slack = FakeSlack(channel, bot_token=BOT_TOKEN)
         link = BotLink(events_url=None, signing_secret=secrets.token_hex(32))
-        pg = PlaygroundServer(channel=channel, slack=slack, bot=link, host="127.0.0.1", port=0).start()
-        ttl = float(spec.get("cache_ttl_s", 10.0))
-        locks = LockService(qc, cluster_name=CLUSTER, cache_ttl_s=ttl)
-        api_url = pg.url + "/api/"
-        app = build_app(
-            slack=SlackConfig(bot_token=BOT_TOKEN, signing_secret=link.signing_secret, api_url=api_url),
-            qlocks=QlocksConfig(
-                admins=frozenset({ALEX.id}),
-                channels=frozenset({channel.id}),
-                audit_log=str(audit_path),
-                cache_ttl_s=ttl,
-                cluster_name=CLUSTER,
-            ),
-            locks=locks,
-            client=WebClient(token=BOT_TOKEN, base_url=api_url),
-        )
-        httpd = make_http_server(make_wsgi_app(app), host="127.0.0.1", port=0)
-        thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        link.events_url = f"http://127.0.0.1:{httpd.server_address[1]}{EVENTS_PATH}"
+        closers: list[Callable[[], None]] = []
         try:
+            pg = PlaygroundServer(channel=channel, slack=slack, bot=link, host="127.0.0.1", port=0).start()
+            closers.append(pg.stop)
+            link.events_url = start_bot(
+                qumulo_config=config_of(spec),
+                channel=channel,
+                api_url=pg.url + "/api/",
+                link=link,
+                audit_log=audit_path,
+                closers=closers,
+                bot_token=BOT_TOKEN,
+                cluster_name=CLUSTER,
+                cache_ttl_s=float(spec.get("cache_ttl_s", 10.0)),
+            )
             yield Rig(pg=pg, channel=channel, slack=slack, admin=ALEX, audit_path=audit_path)
         finally:
-            httpd.shutdown()
-            httpd.server_close()
-            thread.join(timeout=10)
-            pg.stop()
-            locks.shutdown()
+            run_all(closers)
 
 
 def _wait(rig: Rig, done: Callable[[], bool], timeout_s: float = WAIT_S) -> bool:

@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from bot.config import QumuloConfig
 from bot.playground.channel import ALEX, Channel
 from bot.playground.cluster import SimCluster
 from bot.playground.server import PlaygroundServer
@@ -49,7 +50,7 @@ class Playground:
         if self._stopped:
             return
         self._stopped = True
-        _run_all(self._closers)
+        run_all(self._closers)
 
     def __enter__(self) -> Playground:
         return self
@@ -60,7 +61,7 @@ class Playground:
         self.stop()
 
 
-def _run_all(closers: list[Callable[[], None]]) -> None:
+def run_all(closers: list[Callable[[], None]]) -> None:
     """Run cleanups newest first; one failing does not stop the others."""
     while closers:
         closer = closers.pop()
@@ -99,8 +100,10 @@ def start_playground(
         ).start()
         closers.append(server.stop)
 
-        bot_url = _start_bot(
-            sim=sim,
+        bot_url = start_bot(
+            qumulo_config=QumuloConfig(
+                host=sim.host, port=sim.port, scheme="http", access_token=sim.admin_token
+            ),
             channel=channel,
             api_url=server.url + "/api/",
             link=link,
@@ -109,7 +112,7 @@ def start_playground(
         )
         link.events_url = bot_url
     except BaseException:
-        _run_all(closers)
+        run_all(closers)
         raise
     logger.info("playground at %s, bot at %s, simulator at %s", server.url, bot_url, sim.url)
     return Playground(
@@ -124,40 +127,45 @@ def start_playground(
     )
 
 
-def _start_bot(
+def start_bot(
     *,
-    sim: Any,
+    qumulo_config: QumuloConfig,
     channel: Channel,
     api_url: str,
     link: BotLink,
     audit_log: Path,
     closers: list[Callable[[], None]],
+    bot_token: str = BOT_TOKEN,
+    cluster_name: str = CLUSTER_NAME,
+    cache_ttl_s: float = CACHE_TTL_S,
 ) -> str:
-    """Build the production stack against the simulator and serve it; returns its events URL."""
+    """Build the production stack against a cluster and serve it over HTTP; returns its events URL.
+
+    Only ``channel``'s admin (alex) may close. Cleanups are appended to ``closers`` (run them newest first).
+    Used by the playground and by the benchmark's Slack measurements.
+    """
     from slack_sdk import WebClient
 
-    from bot.config import QlocksConfig, QumuloConfig, SlackConfig
+    from bot.config import QlocksConfig, SlackConfig
     from bot.locks.service import LockService
     from bot.qumulo.client import QumuloClient
     from bot.slack.app import build_app
     from bot.slack.run import make_http_server
     from bot.slack.web import EVENTS_PATH, make_wsgi_app
 
-    qumulo = QumuloClient(
-        QumuloConfig(host=sim.host, port=sim.port, scheme="http", access_token=sim.admin_token)
-    )
+    qumulo = QumuloClient(qumulo_config)
     closers.append(qumulo.close)
-    locks = LockService(qumulo, cluster_name=CLUSTER_NAME, cache_ttl_s=CACHE_TTL_S)
+    locks = LockService(qumulo, cluster_name=cluster_name, cache_ttl_s=cache_ttl_s)
     closers.append(locks.shutdown)
     qlocks = QlocksConfig(
         admins=frozenset({ALEX.id}),
         channels=frozenset({channel.id}),
         audit_log=str(audit_log),
-        cache_ttl_s=CACHE_TTL_S,
-        cluster_name=CLUSTER_NAME,
+        cache_ttl_s=cache_ttl_s,
+        cluster_name=cluster_name,
     )
-    slack = SlackConfig(bot_token=BOT_TOKEN, signing_secret=link.signing_secret, api_url=api_url)
-    web_client = WebClient(token=BOT_TOKEN, base_url=api_url)
+    slack = SlackConfig(bot_token=bot_token, signing_secret=link.signing_secret, api_url=api_url)
+    web_client = WebClient(token=bot_token, base_url=api_url)
     app = build_app(slack=slack, qlocks=qlocks, locks=locks, client=web_client)
 
     httpd = make_http_server(make_wsgi_app(app), host="127.0.0.1", port=0)  # the `qlocks run` server
