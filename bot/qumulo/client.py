@@ -15,6 +15,7 @@ import threading
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -254,37 +255,57 @@ class QumuloClient:
         ``full_page`` (lock listings only): a page with fewer items is the last one. That is the SDK's rule for
         locks (``LockIter``), whose ``next`` may never be null; it saves the empty page at the end. Handle and
         session listings follow ``next`` past short pages, as the SDK's ``PagingIterator`` does.
+
+        The cursor is opaque, so pages come one after another; but while the caller works on page N, page N+1 is
+        already being fetched and decoded on a helper thread (reads only, so an unused prefetch is harmless).
         """
-        path: str | None = first
         seen: set[str] = set()
         pages = 0
-        while path:
-            data = self.request("GET", path)
-            if not isinstance(data, dict) or not isinstance(data.get(key), list):
-                raise QumuloProtocolError(
-                    f"Unexpected response from {_endpoint_name(first)}: no {key!r} list", endpoint=first
-                )
-            items = data[key]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qumulo-page") as fetcher:
+            pending: Future[tuple[list[T], str | None]] | None = fetcher.submit(
+                self._page, first, key, parse, full_page
+            )
             try:
-                yield [parse(item) for item in items]
-            except (KeyError, TypeError, ValueError) as exc:
-                raise QumuloProtocolError(
-                    f"Malformed entry in {_endpoint_name(first)}: {type(exc).__name__} {exc}", endpoint=first
-                ) from exc
-            pages += 1
-            paging = data.get("paging") or {}
-            nxt = paging.get("next") if isinstance(paging, dict) else None
-            if not items or not isinstance(nxt, str) or not nxt:
-                return
-            if full_page is not None and len(items) < full_page:
-                return
-            if nxt.startswith("/api/"):
-                nxt = nxt[4:]
-            if nxt in seen or pages >= MAX_PAGES:
-                logger.warning("stopping paging of %s: repeated cursor or page cap", _endpoint_name(first))
-                return
-            seen.add(nxt)
-            path = nxt
+                while pending is not None:
+                    items, nxt = pending.result()
+                    pages += 1
+                    pending = None
+                    if nxt is not None:
+                        if nxt in seen or pages >= MAX_PAGES:
+                            logger.warning(
+                                "stopping paging of %s: repeated cursor or page cap", _endpoint_name(first)
+                            )
+                        else:
+                            seen.add(nxt)
+                            pending = fetcher.submit(self._page, nxt, key, parse, full_page)
+                    yield items
+            finally:
+                if pending is not None:
+                    pending.cancel()
+
+    def _page(
+        self, path: str, key: str, parse: Callable[[dict[str, Any]], T], full_page: int | None
+    ) -> tuple[list[T], str | None]:
+        """One page, decoded: its items and the next path to GET (None at the end)."""
+        data = self.request("GET", path)
+        if not isinstance(data, dict) or not isinstance(data.get(key), list):
+            raise QumuloProtocolError(
+                f"Unexpected response from {_endpoint_name(path)}: no {key!r} list", endpoint=path
+            )
+        raw = data[key]
+        try:
+            items = [parse(item) for item in raw]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise QumuloProtocolError(
+                f"Malformed entry in {_endpoint_name(path)}: {type(exc).__name__} {exc}", endpoint=path
+            ) from exc
+        paging = data.get("paging") or {}
+        nxt = paging.get("next") if isinstance(paging, dict) else None
+        if not raw or not isinstance(nxt, str) or not nxt:
+            return items, None
+        if full_page is not None and len(raw) < full_page:
+            return items, None
+        return items, nxt[4:] if nxt.startswith("/api/") else nxt
 
     @staticmethod
     def _query(path: str, **params: Any) -> str:

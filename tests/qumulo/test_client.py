@@ -330,3 +330,32 @@ def test_close_is_not_retried_after_a_tls_error_on_the_answer(tmp_path: Path) ->
         assert server.requests == ["POST /v1/smb/files/close HTTP/1.1"]
     finally:
         server.stop()
+
+
+def _handle_page_requests(sim: Any) -> int:
+    return sum(1 for _, p in sim.state.request_log if p.startswith("/v1/smb/files/"))
+
+
+def test_next_page_is_fetched_while_the_caller_works_on_this_one(sim: Any, client: QumuloClient) -> None:
+    import time
+
+    sim.state.reset_request_log()
+    pages = client.iter_file_handles(limit=10)
+    first = next(pages)
+    assert first
+    deadline = time.monotonic() + 5
+    while _handle_page_requests(sim) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling the cluster's log, not timing anything
+    assert _handle_page_requests(sim) == 2, "page 2 is requested before the caller asks for it"
+    pages.close()  # the caller stops early: no error, nothing more fetched
+    assert _handle_page_requests(sim) == 2
+    rest = client.list_file_handles(limit=10)
+    assert len(rest) == sim.state.handle_count
+
+
+def test_an_error_on_a_prefetched_page_reaches_the_caller(sim: Any, client: QumuloClient) -> None:
+    pages = client.iter_file_handles(limit=10)
+    sim.state.inject_fault("/v1/smb/files/", kind="malformed", count=100)
+    with pytest.raises(QumuloProtocolError):
+        for _ in pages:
+            pass
