@@ -113,12 +113,13 @@ def _mention(user_id: str | None) -> str | None:
 
 
 def channel_line(record: AuditRecord) -> str:
-    """``<@closer> closed the handle on “/path” held by dana on 10.1.2.3 (laptop) · search by <@searcher>``."""
+    """``<@closer> closed the handle on `/path` held by dana on 10.1.2.3 (laptop) · search by <@searcher>``."""
     closer = _mention(record.user_id) or _escape(record.user_name or "someone")
-    path = _escape(_clip(record.file or "(unknown file)", 1000))
+    # In a code span so `*`, `_` or `~` in a file name (Office's `~$budget.xlsx`) cannot format the line.
+    path = _escape(_clip(record.file or "(unknown file)", 1000)).replace("`", "ˋ")
     holder = _escape(_clip(record.holder or "an unknown user", 200))
     client = _escape(_clip(record.client or "an unknown client", 300))
-    line = f"🔓 {closer} closed the SMB handle on “{path}” held by *{holder}* on {client}"
+    line = f"🔓 {closer} closed the SMB handle on `{path}` held by *{holder}* on {client}"
     searcher = _mention(record.searcher_id)
     if searcher:
         line += f" (from {searcher}'s search)"

@@ -14,7 +14,7 @@ from typing import Any
 from bot.locks.models import FileGroup, HandleRef, LockRow, SearchResult
 from bot.locks.shares import ShareLocation
 from bot.slack.refs import encode_page, encode_ref
-from bot.slack.text import clip, clock_time, duration, escape_clip, mention
+from bot.slack.text import clip, clock_time, code, duration, escape_clip, mention
 
 Block = dict[str, Any]
 
@@ -67,7 +67,7 @@ def _client_mrkdwn(row: LockRow) -> str:
         return "_unknown client_"
     parts = []
     if row.client_ip:
-        parts.append(f"`{escape_clip(row.client_ip, 80)}`")
+        parts.append(f"{code(row.client_ip, 80)}")
     if row.client_host:
         parts.append(
             f"({escape_clip(row.client_host, 160)})" if row.client_ip else escape_clip(row.client_host, 160)
@@ -217,9 +217,9 @@ def search_message(result: SearchResult, *, searcher: str | None, offset: int, n
 
 
 def _byline(result: SearchResult, searcher: str | None) -> Block:
-    line = f"Search by {mention(searcher)}: `{escape_clip(result.query.text, 400)}`"
+    line = f"Search by {mention(searcher)}: {code(result.query.text, 400)}"
     if result.resolved_path and result.resolved_path != result.query.text:
-        line += f" → `{escape_clip(result.resolved_path, 1000)}`"
+        line += f" → {code(result.resolved_path, 1000)}"
     return {"type": "context", "block_id": BYLINE_BLOCK, "elements": [mrkdwn(line)]}
 
 
@@ -237,10 +237,10 @@ def _notes(result: SearchResult) -> list[Block]:
 def _empty_message(result: SearchResult, *, searcher: str | None, now: float) -> Message:
     query = result.query.text
     if result.no_such_file:
-        body = f"No such file on *{escape_clip(result.cluster, 100)}*: `{escape_clip(query, 2000)}`"
+        body = f"No such file on *{escape_clip(result.cluster, 100)}*: {code(query, 2000)}"
     else:
         body = (
-            f"No open handles match `{escape_clip(query, 2000)}`.\n"
+            f"No open handles match {code(query, 2000)}.\n"
             "Try a shorter fragment of the path or file name, or `user:&lt;login&gt;`, `ip:&lt;address&gt;`, `host:&lt;name&gt;`."
         )
     text = f"No such file: {query}" if result.no_such_file else f"No open handles for {query}"
@@ -261,7 +261,7 @@ def closed_block(block_id: str, *, closer: str, at: float, ref: HandleRef, row: 
     who = (
         f"*{escape_clip(row.holder, 160)}* on {_client_mrkdwn(row)}"
         if row
-        else f"owner `{escape_clip(ref.owner, 80)}`"
+        else f"owner {code(ref.owner, 80)}"
     )
     text = f"✅ Closed by {mention(closer)} at {clock_time(at)}: was held by {who}"
     return section(text, block_id=block_id)

@@ -17,7 +17,7 @@ from bot.qumulo.errors import (
     QumuloTimeout,
     QumuloTLSError,
 )
-from bot.slack.text import clock_time, escape, escape_clip, mention
+from bot.slack.text import clock_time, code, escape, escape_clip, mention
 
 MAX_ERROR = 600  # characters of a cluster's error text shown in Slack
 
@@ -34,7 +34,7 @@ def usage(cluster: str) -> str:
 
 
 def unknown_subcommand(word: str, cluster: str) -> str:
-    return f"I don't know `{escape_clip(word, 100)}`.\n" + usage(cluster)
+    return f"I don't know {code(word, 100)}.\n" + usage(cluster)
 
 
 def search_error(exc: Exception, *, cluster: str) -> str:
@@ -61,7 +61,7 @@ def search_error(exc: Exception, *, cluster: str) -> str:
             "An operator should renew `QUMULO_ACCESS_TOKEN` (or fix `QUMULO_USERNAME`/`QUMULO_PASSWORD`) and restart."
         )
     if isinstance(exc, QumuloPermissionError):
-        missing = ", ".join(f"`{escape(p)}`" for p in exc.missing_privileges) or "(not named by the cluster)"
+        missing = ", ".join(code(p, 100) for p in exc.missing_privileges) or "(not named by the cluster)"
         return (
             f"qlocks' user on {name} is missing the privilege {missing}: {detail}\n"
             "Add it to that user's role (see the README's least-privilege role); `qlocks doctor` lists what is missing."
@@ -74,9 +74,9 @@ def search_error(exc: Exception, *, cluster: str) -> str:
 
 
 def too_broad(result: SearchResult, limit: int) -> str:
-    query = escape_clip(result.query.text, 400)
+    query = code(result.query.text, 400)
     return (
-        f"`{query}` matches {result.matched_handles:,} open handles on {len(result.files):,} files: too broad to list "
+        f"{query} matches {result.matched_handles:,} open handles on {len(result.files):,} files: too broad to list "
         f"here (limit {limit}). Narrow it down: a longer part of the path, a full path, `user:&lt;login&gt;`, "
         "`ip:&lt;address&gt;` or `host:&lt;name&gt;`."
     )
@@ -105,12 +105,12 @@ def duplicate(*, closer: str | None, at: float, settled: bool) -> str:
 
 def close_refused(outcome: CloseOutcome) -> str:
     """Why a close did not happen (gone / changed / failed); the list stays as it was."""
-    path = escape_clip(outcome.ref.path, 500)
+    path = code(outcome.ref.path, 500)
     detail = escape_clip(outcome.message, MAX_ERROR)
     # The domain's message for GONE/CHANGED is a full sentence of its own; quoting it here said everything twice.
     if outcome.status is CloseStatus.GONE:
         return (
-            f"That handle on `{path}` is already gone (closed by someone else, or the client let go of the file)."
+            f"That handle on {path} is already gone (closed by someone else, or the client let go of the file)."
             "\nNothing was closed."
         )
     if outcome.status is CloseStatus.CHANGED:
@@ -119,22 +119,22 @@ def close_refused(outcome: CloseOutcome) -> str:
         if now is not None and now.ref.owner != outcome.ref.owner:
             changes.append(f"it now belongs to *{escape_clip(now.holder or now.ref.owner, 160)}*")
         if now is not None and now.ref.path != outcome.ref.path:
-            changes.append(f"it is now on `{escape_clip(now.ref.path, 500)}`")
+            changes.append(f"it is now on {code(now.ref.path, 500)}")
         why = f" ({'; '.join(changes)})" if changes else ""
         return (
-            f"Not closed: the handle on `{path}` is no longer the one in this list{why}. "
+            f"Not closed: the handle on {path} is no longer the one in this list{why}. "
             "Search again to see who holds it now."
         )
-    return f"Closing the handle on `{path}` failed: {detail}\nNothing was retried; search again before another try."
+    return f"Closing the handle on {path} failed: {detail}\nNothing was retried; search again before another try."
 
 
 def close_error(exc: QumuloError, *, path: str, cluster: str) -> str:
-    return f"Could not close the handle on `{escape_clip(path, 500)}`. " + search_error(exc, cluster=cluster)
+    return f"Could not close the handle on {code(path, 500)}. " + search_error(exc, cluster=cluster)
 
 
 def post_failed(error: str) -> str:
     return (
-        f"The handle was closed and audited, but I could not post the note in this channel (`{escape_clip(error, 200)}`)."
+        f"The handle was closed and audited, but I could not post the note in this channel ({code(error, 200)})."
         " Invite the qlocks bot to the channel so everyone sees who closed what."
     )
 

@@ -65,6 +65,17 @@ def escape_clip(s: str, limit: int) -> str:
     return "".join(head) + ELLIPSIS + "".join(reversed(tail))
 
 
+BACKTICK_LOOKALIKE = "ˋ"  # U+02CB: mrkdwn has no escape for a backtick inside `code`
+
+
+def code(s: str, limit: int) -> str:
+    """``s`` as an inline code span (no *bold*/_italic_/~strike~ inside), escaped and clipped.
+
+    A backtick would end the span early, so it is shown as a look-alike (U+02CB).
+    """
+    return f"`{escape_clip(s.replace('`', BACKTICK_LOOKALIKE), limit)}`"
+
+
 def slack_id(value: object) -> str | None:
     """``value`` if it looks like a Slack ID (``U…``, ``W…``, ``C…``, ``S…``), else None: safe inside ``<@…>``."""
     if isinstance(value, str) and _SLACK_ID.match(value):

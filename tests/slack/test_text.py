@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.locks.query import unescape_slack
-from bot.slack.text import clip, duration, escape, escape_clip, mention, slack_id, unescape
+from bot.slack.text import clip, code, duration, escape, escape_clip, mention, slack_id, unescape
 
 
 def test_escape_only_slack_control_characters() -> None:
@@ -53,3 +53,16 @@ def test_duration() -> None:
     assert duration(300) == "5m"
     assert duration(2 * 3600 + 5 * 60) == "2h 05m"
     assert duration(3 * 86400 + 4 * 3600) == "3d 4h"
+
+
+def test_code_span_cannot_be_broken_by_a_backtick() -> None:
+    assert code("a`b<c>", 100) == "`aˋb&lt;c&gt;`"
+    assert code("*bold* _it_ ~x~", 100) == "`*bold* _it_ ~x~`"
+    assert code("x" * 50, 10).count("`") == 2
+
+
+@given(st.text(max_size=300))
+def test_code_is_always_one_span(s: str) -> None:
+    out = code(s, 120)
+    assert out.startswith("`") and out.endswith("`") and out.count("`") == 2
+    assert "<" not in out and ">" not in out

@@ -18,7 +18,7 @@ from bot.slack import messages
 from bot.slack.blocks import MAX_RESULTS, search_message
 from bot.slack.deps import Deps, ProgressPolicy
 from bot.slack.replies import reply
-from bot.slack.text import escape_clip, unescape
+from bot.slack.text import code, escape_clip, unescape
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def on_command(deps: Deps, *, ack: Ack, command: dict[str, Any], respond: Respon
         ack(text=messages.search_error(exc, cluster=deps.cluster), response_type="ephemeral")
         return
     ack(
-        text=f"🔎 Searching *{escape_clip(deps.cluster, 100)}* for `{escape_clip(unescape(query), 500)}`…",
+        text=f"🔎 Searching *{escape_clip(deps.cluster, 100)}* for {code(unescape(query), 500)}…",
         response_type="ephemeral",
     )
     user = command.get("user_id")
