@@ -692,6 +692,101 @@ def test_any_path_round_trips_through_url_encoded_refs(sim: Simulator, rw: Api, 
     assert rw.ok("GET", f"/v1/files/{ref(path)}/locks/smb/share-mode/")["grants"]
 
 
+# -- pre-rendered listings (simulator.render): the same bytes json.dumps would send ---------------------------
+def _raw_pages(api: Api, first: str) -> list[bytes]:
+    """Every page of a listing as the raw bytes on the wire."""
+    bodies, url = [], first
+    while url:
+        resp = api.get(url)
+        assert resp.status_code == 200, resp.text
+        bodies.append(resp.content)
+        url = resp.json()["paging"]["next"]
+    return bodies
+
+
+def _assert_rendered_like_json_dumps(api: Api, first: str, key: str, expected: list[dict[str, Any]]) -> None:
+    bodies = _raw_pages(api, first)
+    pages = [json.loads(b) for b in bodies]
+    for body, page in zip(bodies, pages, strict=True):  # byte for byte what json.dumps(dict) rendered before
+        assert body == json.dumps(page, ensure_ascii=False).encode()
+    assert [item for p in pages for item in p[key]] == expected
+
+
+HANDLES = "/v1/smb/files/?resolve_paths=true&limit=40"
+GRANTS = "/v1/files/locks/smb/share-mode/?limit=40"
+
+
+def test_cached_fragments_follow_closes_and_opens(sim: Simulator, rw: Api) -> None:
+    state = sim.state
+    _assert_rendered_like_json_dumps(rw, HANDLES, "file_handles", state.handles_snapshot())
+    _assert_rendered_like_json_dumps(rw, GRANTS, "grants", state.grants_snapshot())
+    assert len(state.fragments) == 2 * state.handle_count  # both listings now served from the cache
+
+    victim = state.handles_snapshot()[3]["handle_info"]["location"]
+    assert rw.ok("POST", "/v1/smb/files/close", [{"handle_info": {"location": victim}}]) == [
+        {"error_message": ""}
+    ]
+    weird = '/projects/"quoted" \\back\\slash/naïve 日本 🎯\t.docx'
+    added = state.add_handle(weird, user="newbie", client_ip="10.99.0.8")
+    snapshot = state.handles_snapshot()
+    assert victim not in locations(snapshot) and added in locations(snapshot)
+    _assert_rendered_like_json_dumps(rw, HANDLES, "file_handles", snapshot)
+    _assert_rendered_like_json_dumps(rw, GRANTS, "grants", state.grants_snapshot())
+    listed = flat(rw.pages(HANDLES, "file_handles"))
+    assert victim not in locations(listed) and {h["handle_info"]["path"] for h in listed} >= {weird}
+    assert len(state.fragments) == 2 * state.handle_count
+
+    # a closed session takes its handles' fragments with it; the filtered and unresolved forms stay exact
+    session = next(s for s in state.sessions_snapshot() if s["num_opens"] > 1)
+    assert rw.ok("POST", "/v1/smb/sessions/close", [{"location": session["location"]}]) == [
+        {"error_message": ""}
+    ]
+    _assert_rendered_like_json_dumps(rw, HANDLES, "file_handles", state.handles_snapshot())
+    _assert_rendered_like_json_dumps(rw, GRANTS, "grants", state.grants_snapshot())
+    assert len(state.fragments) == 2 * state.handle_count
+    unresolved = [{**h, "handle_info": {**h["handle_info"], "path": ""}} for h in state.handles_snapshot()]
+    _assert_rendered_like_json_dumps(rw, "/v1/smb/files/?limit=33", "file_handles", unresolved)
+    ip = state.grants_snapshot()[0]["owner_address"]
+    by_ip = [g for g in state.grants_snapshot() if g["owner_address"] == ip]
+    _assert_rendered_like_json_dumps(
+        rw, f"/v1/files/locks/smb/share-mode/?owner_address={ip}", "grants", by_ip
+    )
+
+
+def test_fragment_cache_respects_its_budget(sim: Simulator, rw: Api) -> None:
+    state = sim.state
+    state.fragments.clear()
+    state.fragments.budget_bytes = 20_000  # a few dozen fragments; the rest are rendered per request
+    assert 0 < state.prerender_listings() < state.handle_count
+    assert 0 < state.fragments.used_bytes <= 20_000
+    _assert_rendered_like_json_dumps(rw, HANDLES, "file_handles", state.handles_snapshot())
+    _assert_rendered_like_json_dumps(rw, GRANTS, "grants", state.grants_snapshot())
+    assert state.fragments.used_bytes <= 20_000
+    state.fragments.budget_bytes = 10**9
+    assert state.prerender_listings() == 2 * state.handle_count
+    for loc in locations(state.handles_snapshot()):
+        assert state.close_handle(loc) == ""
+    assert len(state.fragments) == 0 and state.fragments.used_bytes == 0
+    assert rw.get(HANDLES).content == b'{"file_handles": [], "paging": {"next": null}}'
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    path=st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), min_size=1, max_size=30)
+)
+def test_any_path_renders_like_json_dumps(sim: Simulator, rw: Api, path: str) -> None:
+    path = "/hypo/" + path
+    loc = sim.state.add_handle(path, user="hypo")
+    fid = sim.state.file_number_of(path)
+    expected = [h for h in sim.state.handles_snapshot() if h["file_number"] == fid]
+    assert loc in locations(expected)
+    _assert_rendered_like_json_dumps(
+        rw, f"/v1/smb/files/?file_number={fid}&resolve_paths=true", "file_handles", expected
+    )
+    grants = [g for g in sim.state.grants_snapshot() if g["file_id"] == fid]
+    _assert_rendered_like_json_dumps(rw, f"/v1/files/{fid}/locks/smb/share-mode/", "grants", grants)
+
+
 def test_300k_handles_generate_fast_and_page_in_constant_time() -> None:
     started = time.perf_counter()
     with start_simulator(port=0, handles=300_000, seed=1) as big:

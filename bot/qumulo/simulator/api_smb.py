@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from bot.qumulo.simulator import records as r
+from bot.qumulo.simulator import render
 from bot.qumulo.simulator.api import ApiError, PageRequest, Request, Router, page_request, parse_bool
 from bot.qumulo.simulator.paging import Key, SortedKeys, paging, slice_after
 from bot.qumulo.simulator.state import ClusterState
@@ -65,24 +67,22 @@ def _grant_source(state: ClusterState, pr: PageRequest, file_ref: str | None) ->
 
 def _share_mode_page(
     state: ClusterState, pr: PageRequest, file_ref: str | None
-) -> tuple[list[dict[str, Any]], Key, bool]:
+) -> tuple[list[bytes], Key, bool]:
     src = _grant_source(state, pr, file_ref)
     keys, more = _keys_after(src, pr.after.key if pr.after else None, pr.count)
-    grants = [
-        r.share_mode_grant_json(h, state.sessions[h.session]) for h in map(state.handles.__getitem__, keys)
-    ]
+    grants = state.fragments.grants(keys, state.handles, state.sessions)
     return grants, keys[-1] if keys else None, more
 
 
 def _byte_range_page(
     state: ClusterState, pr: PageRequest, file_ref: str | None
-) -> tuple[list[dict[str, Any]], Key, bool]:
+) -> tuple[list[bytes], Key, bool]:
     """Byte-range grants, keyed ``(handle seq, lock index)``; handles without byte-range locks are skipped."""
     src: SortedKeys | list[int] = state.byte_range_keys
     if file_ref is not None or "owner_address" in pr.params:
         src = _grant_source(state, pr, file_ref)
     after: tuple[int, int] | None = pr.after.key if pr.after else None
-    grants: list[dict[str, Any]] = []
+    grants: list[bytes] = []
     last: Key = None
     cursor: int | None = None if after is None else after[0] - 1
     while True:
@@ -95,8 +95,9 @@ def _byte_range_page(
                 if len(grants) == pr.count:
                     return grants, last, True
                 sess = state.sessions[h.session]
+                owner = state.hostnames.get(sess.originator, sess.originator)
                 grants.append(
-                    r.byte_range_grant_json(h, sess, i, state.hostnames.get(sess.originator, sess.originator))
+                    json.dumps(r.byte_range_grant_json(h, sess, i, owner), ensure_ascii=False).encode()
                 )
                 last = (seq, i)
         if not more:
@@ -104,12 +105,12 @@ def _byte_range_page(
         cursor = keys[-1]
 
 
-def _locks(state: ClusterState, req: Request, kind: str, file_ref: str | None) -> dict[str, Any]:
+def _locks(state: ClusterState, req: Request, kind: str, file_ref: str | None) -> render.RawJson:
     listing = f"{kind}:{file_ref}" if file_ref is not None else kind
     pr = page_request(
         state, req, listing, () if file_ref is not None else ("owner_address",), pair_key=kind == "byte-range"
     )
-    page: Callable[..., tuple[list[dict[str, Any]], Key, bool]] = (
+    page: Callable[..., tuple[list[bytes], Key, bool]] = (
         _share_mode_page if kind == "share-mode" else _byte_range_page
     )
     with state.lock:
@@ -117,7 +118,7 @@ def _locks(state: ClusterState, req: Request, kind: str, file_ref: str | None) -
     if state.lock_listings_never_end and not more:  # like clusters whose lock listings never send null
         start: Key = (-1, -1) if kind == "byte-range" else -1
         last, more = last if last is not None else (pr.after.key if pr.after else start), True
-    return {"grants": grants, "paging": paging(req.path, listing, last, more, pr.limit, pr.params)}
+    return render.listing("grants", grants, paging(req.path, listing, last, more, pr.limit, pr.params))
 
 
 def _close_items(body: Any, what: str, get: Callable[[dict[str, Any]], Any]) -> list[str]:
@@ -144,17 +145,13 @@ def register(router: Router) -> None:
                 f = state.files.get(number)
                 src = f.handles if f is not None else []
             keys, more = _keys_after(src, pr.after.key if pr.after else None, pr.count)
-            out = []
-            for h in map(state.handles.__getitem__, keys):
-                out.append(
-                    r.handle_json(
-                        h, state.sessions[h.session], state.files[h.file_number].path if resolve else None
-                    )
-                )
-        return {
-            "file_handles": out,
-            "paging": paging(req.path, "files", keys[-1] if keys else None, more, pr.limit, pr.params),
-        }
+            frags = state.fragments
+            if resolve:
+                out = frags.handles(keys, state.handles, state.sessions, state.files)
+            else:
+                out = frags.unresolved_handles(keys, state.handles, state.sessions)
+        last = keys[-1] if keys else None
+        return render.listing("file_handles", out, paging(req.path, "files", last, more, pr.limit, pr.params))
 
     @router.add("POST", r"/v1/smb/files/close", WRITE_HANDLES)
     def close_files(state: ClusterState, req: Request) -> Any:

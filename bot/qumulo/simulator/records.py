@@ -1,7 +1,8 @@
 """In-memory records of the simulated cluster and their wire (JSON) form.
 
 Records are compact ``slots`` dataclasses so that 300k handles stay cheap; the JSON dicts the REST API returns are
-built per page by the ``*_json`` functions, never stored.
+built by the ``*_json`` functions, never stored (the big listings send cached, byte-identical renderings of them:
+``render.py``).
 """
 
 from __future__ import annotations

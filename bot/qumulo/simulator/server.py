@@ -28,6 +28,7 @@ from bot.qumulo.simulator.api import (
     parse_query,
 )
 from bot.qumulo.simulator.knobs import Fault
+from bot.qumulo.simulator.render import RawJson
 from bot.qumulo.simulator.state import ClusterState
 
 logger = logging.getLogger(__name__)
@@ -211,7 +212,10 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             pass
 
     def _send_json(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> None:
-        data = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        if isinstance(payload, RawJson):  # big listings arrive pre-rendered (simulator.render)
+            data = payload.data
+        else:
+            data = b"" if payload is None else json.dumps(payload, ensure_ascii=False).encode("utf-8")
         self._send(status, data, "application/json", extra)
 
     def _send(self, status: int, data: bytes, content_type: str, extra: dict[str, str] | None = None) -> None:

@@ -20,6 +20,7 @@ from bot.qumulo.simulator import records as r
 from bot.qumulo.simulator.catalog import DEFAULT_SHARES
 from bot.qumulo.simulator.knobs import Account, Knobs, privileges_of
 from bot.qumulo.simulator.paging import SortedKeys
+from bot.qumulo.simulator.render import Fragments
 from bot.qumulo.simulator.views import StateViews
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class ClusterState(StateViews, Knobs):
         self._file_by_path: dict[str, int] = {}
         self.dirs: dict[str, int] = {"/": 2}
         self.handles: dict[int, r.Handle] = {}
+        self.fragments = Fragments()  # rendered handle / grant JSON, dropped when the handle closes
         self.handle_keys = SortedKeys()
         self.byte_range_keys = SortedKeys()  # seqs of handles holding byte-range locks
         self.by_ip: dict[str, list[int]] = {}  # client IP -> ascending handle seqs
@@ -259,6 +261,7 @@ class ClusterState(StateViews, Knobs):
 
     def _remove_handle(self, seq: int) -> None:
         h = self.handles.pop(seq)
+        self.fragments.forget(seq)
         self.handle_keys.discard(seq)
         if h.byte_ranges:
             self.byte_range_keys.discard(seq)

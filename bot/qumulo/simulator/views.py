@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.qumulo.simulator import records as r
 from bot.qumulo.simulator.paging import SortedKeys
+from bot.qumulo.simulator.render import Fragments
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ class StateViews:
     files: dict[int, r.FileRec]
     handles: dict[int, r.Handle]
     handle_keys: SortedKeys
+    fragments: Fragments
     _file_by_path: dict[str, int]
     _session_by_loc: dict[str, int]
 
@@ -55,6 +57,13 @@ class StateViews:
         with self.lock:
             seq = self._session_by_loc.get(location)
             return None if seq is None else self.sessions[seq]
+
+    def prerender_listings(self) -> int:
+        """Render the handle and share-mode grant listings' records into the fragment cache now (within its
+        budget), as a benchmark does before measuring. Returns the number of cached fragments."""
+        with self.lock:
+            self.fragments.fill(self.handle_keys.as_list(), self.handles, self.sessions, self.files)
+            return len(self.fragments)
 
     def handles_snapshot(self) -> list[dict[str, Any]]:
         """Every handle as ``/v1/smb/files/?resolve_paths=true`` lists it, in listing order."""
