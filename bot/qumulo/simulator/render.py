@@ -29,15 +29,17 @@ class RawJson:
         self.data = data
 
 
-def _str_list(items: tuple[str, ...]) -> str:
-    return "[" + ", ".join(map(encode_basestring, items)) + "]"
+def _str_list(items: tuple[str, ...], rendered: dict[tuple[str, ...], str]) -> str:
+    """A JSON list of strings, rendered once per distinct tuple (access masks and share modes repeat a lot)."""
+    text = rendered.get(items)
+    if text is None:
+        text = rendered[items] = "[" + ", ".join(map(encode_basestring, items)) + "]"
+    return text
 
 
 def handle_fragment(h: r.Handle, s: r.Session, path: str | None, masks: dict[tuple[str, ...], str]) -> bytes:
     """``json.dumps(records.handle_json(h, s, path), ensure_ascii=False)`` as UTF-8, without building dicts."""
-    mask = masks.get(h.access_mask)
-    if mask is None:
-        mask = masks[h.access_mask] = _str_list(h.access_mask)
+    mask = _str_list(h.access_mask, masks)
     return (
         f'{{"file_number": "{h.file_number}", "handle_info": {{"location": '
         f"{encode_basestring(r.handle_location(h, s))}, "
@@ -48,9 +50,7 @@ def handle_fragment(h: r.Handle, s: r.Session, path: str | None, masks: dict[tup
 
 def grant_fragment(h: r.Handle, s: r.Session, modes: dict[tuple[str, ...], str]) -> bytes:
     """``json.dumps(records.share_mode_grant_json(h, s), ensure_ascii=False)`` as UTF-8."""
-    mode = modes.get(h.share_mode)
-    if mode is None:
-        mode = modes[h.share_mode] = _str_list(h.share_mode)
+    mode = _str_list(h.share_mode, modes)
     return (
         f'{{"file_id": "{h.file_number}", "stream_id": "0", "snapshot_id": "", "owner_id": "{r.owner_id(h)}", '
         f'"mode": {mode}, "owner_address": {encode_basestring(s.originator)}, '
