@@ -2,15 +2,17 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml tools/pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: demo test lint typecheck unit bench system-deps setup clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tools/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[demo,test]'
+	@# the extra installs a copy of ./tools; edits to the tooling should show without a reinstall
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e ./tools
 	@rm -f $(VENV)/.installed-* && touch $@
 
 # Debian packages the browser test needs (headless Chromium). Installed only when missing.
@@ -25,11 +27,12 @@ demo: $(STAMP)
 	$(PY) -m bot demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check bot tests
-	$(VENV)/bin/ruff format --check bot tests
+	$(VENV)/bin/ruff check bot tools tests
+	$(VENV)/bin/ruff format --check bot tools tests
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy bot
+	$(VENV)/bin/mypy tools/qlocks_tools
 
 unit: $(STAMP) system-deps
 	$(VENV)/bin/pytest -q

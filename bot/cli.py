@@ -1,6 +1,7 @@
 """The ``qlocks`` command: the only composition root.
 
-Subcommands: run, demo, simulator, search, bench, doctor. ``main(argv) -> exit code``; a ``QumuloError`` or
+Subcommands: run, search, doctor; simulator, demo and bench are forwarded to the tooling package
+(``qlocks_tools``, installed by the ``demo`` extra), which this module imports only when one of them runs. ``main(argv) -> exit code``; a ``QumuloError`` or
 ``ConfigError`` prints one line and exits 1; usage errors exit 2.
 """
 
@@ -36,6 +37,17 @@ def _setup_logging(verbose: int) -> None:
     logging.getLogger("slack_sdk.webhook").setLevel(max(level, logging.INFO))
 
 
+TOOLS = {
+    "simulator": "run the Qumulo cluster simulator (qlocks simulator --help)",
+    "demo": "simulator + bot + local playground page at http://127.0.0.1:3000",
+    "bench": "benchmark search and close against the simulator (qlocks bench --help)",
+}
+TOOLS_HINT = (
+    "needs qlocks' tooling (simulator, playground, bench), which is not installed: "
+    "run `pip install '.[demo]'` in a qlocks checkout, or `make setup`"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qlocks", description="Find and close SMB file locks on a Qumulo cluster."
@@ -48,21 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("demo", help="simulator + bot + local playground page at http://127.0.0.1:3000")
-    p.add_argument("--port", type=int, default=3000, help="playground port (default 3000)")
-    p.add_argument("--handles", type=int, default=400, help="simulated open handles (default 400)")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument(
-        "--no-browser", action="store_true", help="accepted for compatibility; no browser is opened"
-    )
-    p.set_defaults(func=_cmd_demo)
-
-    from bot.qumulo.simulator.cli import add_arguments as sim_args
-
-    p = sub.add_parser("simulator", help="run the Qumulo cluster simulator")
-    sim_args(p)
-    p.set_defaults(func=_cmd_simulator)
-
     p = sub.add_parser("search", help="search open handles and locks on the configured cluster")
     p.add_argument(
         "query", nargs="+", help="path fragment, full path, \\\\cluster\\share\\path, ip:, host:, user:"
@@ -70,28 +67,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_search)
 
-    p = sub.add_parser("bench", help="benchmark search and close against the simulator")
-    p.set_defaults(func=_cmd_bench)
-    try:
-        from bot.bench.cli import add_arguments as bench_args
-    except ImportError:  # pragma: no cover - the bench lands in its own issue
-        pass
-    else:
-        bench_args(p)
-
     p = sub.add_parser("doctor", help="check configuration, reach the cluster, name missing privileges")
     p.set_defaults(func=_cmd_doctor)
+
+    # The tooling parses its own options (``qlocks_tools.cli``): the product's parser never imports it.
+    for name, text in TOOLS.items():
+        p = sub.add_parser(name, help=text, add_help=False)
+        p.set_defaults(func=_cmd_tool)
     return parser
 
 
-def _cmd_simulator(args: argparse.Namespace) -> int:
-    from bot.qumulo.simulator.cli import run
-
-    return run(args)
+def _cmd_tool(args: argparse.Namespace) -> int:
+    try:
+        from qlocks_tools.cli import main as tool_main
+    except ImportError:
+        print(f"qlocks {args.command} {TOOLS_HINT}", file=sys.stderr)
+        return 2
+    rc: int = tool_main(args.command, args.tool_args)
+    return rc
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from bot.locks.cli import run_search
+    from bot.search import run_search
 
     return run_search(" ".join(args.query), as_json=args.json, env=os.environ)
 
@@ -108,24 +105,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run_bot(os.environ)
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from bot.playground.demo import run_demo
-
-    return run_demo(port=args.port, handles=args.handles, seed=args.seed)
-
-
-def _cmd_bench(args: argparse.Namespace) -> int:
-    from bot.bench.cli import run
-
-    rc: int = run(args)
-    return rc
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from bot.qumulo.errors import QumuloError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "func", None) is _cmd_tool:
+        args.tool_args = extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -26,7 +26,7 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _start(**kw: Any) -> Any:
-    from bot.qumulo.simulator import start_simulator
+    from qlocks_tools.simulator import start_simulator
 
     return start_simulator(**kw)
 

@@ -35,7 +35,7 @@ def _offenders(package: str, forbidden: tuple[str, ...]) -> list[str]:
 
 def test_domain_imports_nothing_from_slack() -> None:
     for package in ("qumulo", "locks"):
-        assert not _offenders(package, ("slack_bolt", "slack_sdk", "bot.slack", "bot.playground"))
+        assert not _offenders(package, ("slack_bolt", "slack_sdk", "bot.slack", "qlocks_tools.playground"))
     assert not [
         n for n in _imports(ROOT / "audit.py") if n.startswith(("slack_bolt", "slack_sdk", "bot.slack"))
     ]
@@ -47,7 +47,7 @@ def test_production_code_never_imports_the_simulator() -> None:
         f"{mod} imports {name}"
         for mod, names in _modules("").items()
         for name in names
-        if name.startswith("bot.qumulo.simulator") and not mod.startswith(allowed)
+        if name.startswith("qlocks_tools.simulator") and not mod.startswith(allowed)
     ]
     assert not offenders
 
@@ -59,7 +59,7 @@ def test_simulator_does_not_use_the_client_it_checks() -> None:
 
 
 def test_slack_layer_does_not_reach_into_the_wire() -> None:
-    assert not _offenders("slack", ("requests", "bot.qumulo.simulator", "bot.playground"))
+    assert not _offenders("slack", ("requests", "qlocks_tools.simulator", "qlocks_tools.playground"))
 
 
 def test_playground_uses_the_app_like_a_deployment() -> None:

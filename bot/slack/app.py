@@ -59,7 +59,7 @@ def build_app(
     *,
     slack: SlackConfig,
     qlocks: QlocksConfig,
-    locks: LockService,
+    service: LockService,
     client: WebClient | None = None,
     authorize: Callable[..., AuthorizeResult] | None = None,
     process_before_response: bool = False,
@@ -81,7 +81,7 @@ def build_app(
         ),
     )
     deps = Deps(
-        locks=locks,
+        service=service,
         authz=Authorizer(
             admins=qlocks.admins,
             admin_groups=qlocks.admin_groups,

@@ -30,7 +30,7 @@ class ProgressPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Deps:
-    locks: LockService
+    service: LockService  # search, re-check and close (bot.locks.service)
     authz: Authorizer
     guard: CloseGuard
     audit: AuditLog

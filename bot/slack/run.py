@@ -1,7 +1,7 @@
 """``qlocks run``: Socket Mode when ``SLACK_APP_TOKEN`` is set (outbound only), else HTTP on ``$PORT``.
 
-``build_from_env`` is the composition shared with the gunicorn factory (``bot.slack.web.create_wsgi_app``):
-configs -> ``QumuloClient`` -> ``LockService`` -> audit log (checked writable) -> Bolt app.
+The stack comes from ``bot.compose.bot_from_env`` (shared with the gunicorn factory in ``bot.slack.web``); this
+module only serves it.
 """
 
 from __future__ import annotations
@@ -9,67 +9,19 @@ from __future__ import annotations
 import logging
 import socketserver
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from slack_bolt import App
-from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 
-from bot.audit import AuditLog
-from bot.config import ConfigError, QlocksConfig, QumuloConfig, SlackConfig
-from bot.slack.app import build_app
+from bot.compose import bot_from_env
+from bot.config import ConfigError
 from bot.slack.web import make_wsgi_app
 
 if TYPE_CHECKING:
     from wsgiref.types import WSGIApplication
 
-    from bot.locks.service import LockService
-    from bot.qumulo.client import QumuloClient
-
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Bot:
-    app: App
-    slack: SlackConfig
-    qlocks: QlocksConfig
-    qumulo: QumuloClient
-    locks: LockService
-
-    def close(self) -> None:
-        self.locks.shutdown()
-        self.qumulo.close()
-
-
-def build_from_env(env: Mapping[str, str]) -> Bot:
-    """Validate every setting, then build the cluster client, the lock service and the app (``auth.test`` runs)."""
-    from bot.locks.service import LockService
-    from bot.qumulo.client import QumuloClient
-
-    qumulo_config = QumuloConfig.from_env(env)
-    slack = SlackConfig.from_env(env)
-    qlocks = QlocksConfig.from_env(env)
-    audit = AuditLog(qlocks.audit_log)
-    try:
-        audit.check_writable()
-    except OSError as exc:
-        raise ConfigError(
-            f"QLOCKS_AUDIT_LOG: cannot append to {qlocks.audit_log!r}: {exc.strerror}"
-        ) from None
-    if not qlocks.admins and not qlocks.admin_groups:
-        logger.warning("no QLOCKS_ADMINS or QLOCKS_ADMIN_GROUPS: nobody can close handles from Slack")
-    qumulo = QumuloClient(qumulo_config)
-    locks = LockService(qumulo, cluster_name=qlocks.cluster_name, cache_ttl_s=qlocks.cache_ttl_s)
-    try:
-        app = build_app(slack=slack, qlocks=qlocks, locks=locks, audit=audit)
-    except BoltError as exc:  # auth.test refused the token
-        locks.shutdown()
-        qumulo.close()
-        raise ConfigError(f"SLACK_BOT_TOKEN: Slack refused it at start-up ({exc})") from None
-    return Bot(app=app, slack=slack, qlocks=qlocks, qumulo=qumulo, locks=locks)
 
 
 class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
@@ -98,7 +50,7 @@ def run_bot(
     env: Mapping[str, str], *, on_listening: Callable[[ThreadingWSGIServer], None] | None = None
 ) -> int:
     """Run until interrupted (or, in HTTP mode, until ``server.shutdown()``; ``on_listening`` gets the server)."""
-    bot = build_from_env(env)
+    bot = bot_from_env(env)
     try:
         if bot.slack.app_token:
             from slack_bolt.adapter.socket_mode import SocketModeHandler

@@ -49,10 +49,10 @@ def create_wsgi_app() -> WSGIApplication:
 
     from dotenv import load_dotenv
 
-    from bot.slack.run import build_from_env
+    from bot.compose import bot_from_env
 
     load_dotenv(override=False)
     if not logging.getLogger().handlers:  # gunicorn has no ``qlocks`` CLI to configure logging for us
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    bot = build_from_env(os.environ)
+    bot = bot_from_env(os.environ)
     return make_wsgi_app(bot.app)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from qlocks_tools.simulator import start_simulator
 
 from bot.locks.directory import DNS_UNAVAILABLE, SESSIONS_UNREADABLE, SHARES_UNREADABLE
 from bot.locks.models import SearchResult
 from bot.locks.service import LockService
 from bot.qumulo.client import QumuloClient
 from bot.qumulo.errors import QumuloPermissionError
-from bot.qumulo.simulator import start_simulator
 from tests.locks.conftest import service_for, truth
 
 ALL_BUT = {

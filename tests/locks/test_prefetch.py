@@ -7,14 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from qlocks_tools.bench.stats import TimingClient, round_trips
+from qlocks_tools.simulator import start_simulator
 
-from bot.bench.stats import TimingClient, round_trips
 from bot.locks.join import JoinContext, build_groups, index_sessions
 from bot.locks.prefetch import PER_FILE_FIRST, REFETCH_MAX, GrantPrefetch, settle
 from bot.locks.service import LockService
 from bot.qumulo.client import QumuloClient
 from bot.qumulo.models import FileHandle
-from bot.qumulo.simulator import start_simulator
 from tests.conftest import config_for
 from tests.locks.conftest import FakeClock, service_for, truth
 from tests.locks.test_search import assert_rows_true, file_with, rows

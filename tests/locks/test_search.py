@@ -9,13 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from qlocks_tools.simulator import start_simulator
 
 from bot.locks.join import access_names
 from bot.locks.models import QueryKind, SearchResult
 from bot.locks.query import QueryError
 from bot.locks.service import LockService
 from bot.qumulo.client import QumuloClient
-from bot.qumulo.simulator import start_simulator
 from tests.locks.conftest import FakeClock, Truth, service_for, truth
 
 
@@ -110,7 +110,7 @@ def test_no_such_file_and_unknown_share(sim_ro: Any, ro_svc: LockService, ro_cli
 
 
 def test_a_share_created_after_the_list_was_cached(sim: Any, svc: LockService) -> None:
-    from bot.qumulo.simulator.records import share_json
+    from qlocks_tools.simulator.records import share_json
 
     svc.search("/finance/warm-up-no-such-file")  # share list cached
     sim.state.shares.append(share_json(98, "Late", "/projects/late", "created after the first search"))
@@ -265,7 +265,7 @@ def test_fragment_matches_case_insensitively_and_reports_progress(sim_ro: Any, r
 
 
 def test_fragment_by_share_name(sim: Any, svc: LockService) -> None:
-    from bot.qumulo.simulator.records import share_json
+    from qlocks_tools.simulator.records import share_json
 
     sim.state.shares.append(
         share_json(99, "Studio", "/media/studio-2026", "a share whose name is not in the path")

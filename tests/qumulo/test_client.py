@@ -211,7 +211,7 @@ def test_concurrent_use_of_one_client(sim: Any, client: QumuloClient) -> None:
 
 
 def test_tls_verification_on_by_default() -> None:
-    from bot.qumulo.simulator import start_simulator
+    from qlocks_tools.simulator import start_simulator
 
     with start_simulator(port=0, handles=20, seed=3, tls=True) as s:
         assert s.url.startswith("https://") and s.cafile
@@ -225,7 +225,7 @@ def test_tls_verification_on_by_default() -> None:
 
 
 def test_requests_ca_bundle_env_does_not_override_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.qumulo.simulator import start_simulator
+    from qlocks_tools.simulator import start_simulator
 
     with start_simulator(port=0, handles=5, seed=3, tls=True) as s:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(s.cafile))
@@ -268,7 +268,7 @@ class _CorruptingTLSServer:
     """
 
     def __init__(self, directory: Path) -> None:
-        from bot.qumulo.simulator.tls import generate_certificate, server_context
+        from qlocks_tools.simulator.tls import generate_certificate, server_context
 
         self.cafile, key = generate_certificate(directory)
         self._ctx = server_context(self.cafile, key)

@@ -15,7 +15,6 @@ from slack_sdk import WebClient
 
 from bot.audit import AuditLog
 from bot.config import QlocksConfig, SlackConfig
-from bot.slack.app import build_app
 from bot.slack.blocks import CLOSE_ACTION
 from bot.slack.deps import ProgressPolicy
 from bot.slack.refs import decode_ref
@@ -50,7 +49,7 @@ class Harness:
     fake: FakeSlack
     sim: Any
     audit: AuditLog
-    locks: Any
+    service: Any
     _n: int = field(default=0)
 
     def _url(self, prefix: str) -> tuple[str, str]:
@@ -119,8 +118,7 @@ class Harness:
 
 @pytest.fixture
 def make_harness(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Callable[..., Harness]]:
-    from bot.locks.service import LockService
-    from bot.qumulo.client import QumuloClient
+    from bot.compose import Domain, build_bot, build_domain
 
     cleanups: list[Callable[[], None]] = []
 
@@ -131,35 +129,37 @@ def make_harness(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Ca
         channels: tuple[str, ...] = (OPS,),
         process_before_response: bool = True,
         progress: ProgressPolicy | None = None,
-        locks: Any = None,
+        service: Any = None,
         cache_ttl_s: float = 10.0,
         qumulo: dict[str, Any] | None = None,
         cluster: Any = None,
     ) -> Harness:
         cluster = cluster or sim
-        client = QumuloClient(config_for(cluster, **(qumulo or {})))
-        cleanups.append(client.close)
-        if locks is None:
-            locks = LockService(client, cluster_name=CLUSTER, cache_ttl_s=cache_ttl_s)
-            cleanups.append(locks.shutdown)
+        qumulo_config = config_for(cluster, **(qumulo or {}))
         qlocks = QlocksConfig(
             admins=frozenset(admins),
             admin_groups=frozenset(groups),
             channels=frozenset(channels),
             audit_log=str(tmp_path / "audit.jsonl"),
             cluster_name=CLUSTER,
+            cache_ttl_s=cache_ttl_s,
         )
+        domain = build_domain(qumulo_config, qlocks) if service is None else Domain(service.client, service)
         slack = SlackConfig(bot_token=BOT_TOKEN, signing_secret=SECRET, api_url=fake_slack.api_url)
-        app = build_app(
+        bot = build_bot(
+            qumulo=qumulo_config,
             slack=slack,
             qlocks=qlocks,
-            locks=locks,
-            client=WebClient(token=BOT_TOKEN, base_url=fake_slack.api_url),
+            domain=domain,
+            web_client=WebClient(token=BOT_TOKEN, base_url=fake_slack.api_url),
             authorize=stub_authorize,
             process_before_response=process_before_response,
             progress=progress,
         )
-        return Harness(app=app, fake=fake_slack, sim=cluster, audit=AuditLog(qlocks.audit_log), locks=locks)
+        cleanups.append(bot.close)
+        return Harness(
+            app=bot.app, fake=fake_slack, sim=cluster, audit=AuditLog(qlocks.audit_log), service=bot.service
+        )
 
     yield make
     for cleanup in reversed(cleanups):

@@ -285,9 +285,9 @@ def test_unexpected_close_error_is_audited_and_reported_with_an_incident_id(
             raise RuntimeError("internal detail")
 
     client = QumuloClient(config_for(sim))
-    locks = ExplodingClose(client, cluster_name=CLUSTER)
+    service = ExplodingClose(client, cluster_name=CLUSTER)
     try:
-        h: Harness = make_harness(locks=locks)
+        h: Harness = make_harness(service=service)
         location = _open(h)
         message = h.search("budget-q3.xlsx")
         _, name = h.click(message, user=ADMIN, block_id=h.row_of(message, location))
@@ -299,5 +299,5 @@ def test_unexpected_close_error_is_audited_and_reported_with_an_incident_id(
         h.click(message, user=ADMIN, block_id=h.row_of(message, location))
         assert [r["result"] for r in h.audit.read()] == ["error", "error"]
     finally:
-        locks.shutdown()
+        service.shutdown()
         client.close()

@@ -26,7 +26,7 @@ class FakeRespond:
 
 def deps(tmp_path: Path, now: list[float], policy: ProgressPolicy) -> Deps:
     return Deps(
-        locks=None,  # type: ignore[arg-type]  # not used by the reporter
+        service=None,  # type: ignore[arg-type]  # not used by the reporter
         authz=Authorizer(admins=(), admin_groups=(), channels=(), members_of=lambda g: ()),
         guard=CloseGuard(),
         audit=AuditLog(tmp_path / "a.jsonl"),

@@ -144,7 +144,7 @@ def test_paging_prev_next(harness: Harness) -> None:
 
 
 def test_long_scan_reports_progress_within_response_url_budget(make_harness: Any) -> None:
-    from bot.qumulo.simulator import start_simulator
+    from qlocks_tools.simulator import start_simulator
 
     with start_simulator(port=0, handles=3500, seed=2) as big:  # several 1,000-handle pages
         h: Harness = make_harness(
@@ -167,6 +167,10 @@ class BrokenLocks:
     """A lock service that fails in a way nobody planned for."""
 
     cluster_name = "qumulo-test"
+    client = type("NoClient", (), {"close": lambda self: None})()
+
+    def shutdown(self) -> None:
+        pass
 
     def search(self, text: str, *, progress: Any = None) -> SearchResult:
         raise RuntimeError("secret internal detail")
@@ -175,7 +179,7 @@ class BrokenLocks:
 def test_unexpected_error_shows_only_an_incident_id(
     make_harness: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    h: Harness = make_harness(locks=BrokenLocks())
+    h: Harness = make_harness(service=BrokenLocks())
     resp, name = h.command("search budget")
     assert resp.status == 200
     (reply,) = h.posted(name)

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from bot.config import ConfigError
-from bot.slack.run import ThreadingWSGIServer, build_from_env, make_http_server
+from bot.compose import bot_from_env
+from bot.slack.run import ThreadingWSGIServer, make_http_server
 from bot.slack.web import create_wsgi_app, make_wsgi_app
 from tests.fakes.signing import SECRET, post, signed_command
 from tests.fakes.slack_api import FakeSlack
@@ -109,7 +110,7 @@ def env_for(sim: Any, fake: FakeSlack, tmp_path: Path, **extra: str) -> dict[str
 def test_build_from_env_uses_slack_api_url_and_serves_searches(
     sim: Any, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    bot = build_from_env(env_for(sim, fake_slack, tmp_path))
+    bot = bot_from_env(env_for(sim, fake_slack, tmp_path))
     try:
         assert [c.method for c in fake_slack.calls] == [
             "auth.test"
@@ -145,14 +146,14 @@ def test_create_wsgi_app_factory(
 def test_unwritable_audit_log_stops_start_up(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> None:
     env = env_for(sim, fake_slack, tmp_path, QLOCKS_AUDIT_LOG=str(tmp_path / "no-such-dir" / "audit.jsonl"))
     with pytest.raises(ConfigError, match="QLOCKS_AUDIT_LOG"):
-        build_from_env(env)
+        bot_from_env(env)
 
 
 def test_missing_signing_secret_in_http_mode(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> None:
     env = env_for(sim, fake_slack, tmp_path)
     del env["SLACK_SIGNING_SECRET"]
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
-        build_from_env(env)
+        bot_from_env(env)
 
 
 def test_http_requests_are_refused_when_no_signing_secret_is_configured(
@@ -163,7 +164,7 @@ def test_http_requests_are_refused_when_no_signing_secret_is_configured(
     "incident" to whatever response_url the *unverified* body named. Such requests must get 401 and no post."""
     env = env_for(sim, fake_slack, tmp_path, SLACK_APP_TOKEN="xapp-1-test")
     del env["SLACK_SIGNING_SECRET"]
-    bot = build_from_env(env)
+    bot = bot_from_env(env)
     try:
         for base in serve(make_wsgi_app(bot.app)):
             for secret in ("attacker-guess", SECRET):
@@ -251,7 +252,7 @@ def test_run_bot_socket_mode_when_app_token_is_set(sim: Any, fake_slack: FakeSla
 def test_rejected_bot_token_is_one_clear_error(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> None:
     fake_slack.fail("auth.test", "invalid_auth")
     with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
-        build_from_env(env_for(sim, fake_slack, tmp_path))
+        bot_from_env(env_for(sim, fake_slack, tmp_path))
 
 
 def test_every_ack_is_fast_while_many_slow_searches_run(http_harness: tuple[Harness, str]) -> None:

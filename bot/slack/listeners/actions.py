@@ -142,7 +142,7 @@ def close_handle(deps: Deps, *, body: Body, client: WebClient, respond: Respond)
         return
     settled = False
     try:
-        outcome = deps.locks.close(ref)
+        outcome = deps.service.close(ref)
         # Only a close this bot made is settled (later clicks hear "closed by <@U> at HH:MM"). A handle found
         # gone was not closed by the clicker; a later click re-checks and is told it is gone, not who "closed" it.
         settled = outcome.status is CloseStatus.CLOSED
@@ -215,7 +215,7 @@ def show_page(deps: Deps, *, body: Body, respond: Respond) -> None:
         _ephemeral(respond, messages.invalid_button())
         return
     # The query is stored unescaped; the search expects Slack's entity-escaped command text.
-    result = deps.locks.search(escape(page.query))
+    result = deps.service.search(escape(page.query))
     if result.matched_handles > MAX_RESULTS:
         _ephemeral(respond, messages.too_broad(result, MAX_RESULTS))
         return

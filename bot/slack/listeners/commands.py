@@ -95,7 +95,7 @@ def on_command(deps: Deps, *, ack: Ack, command: dict[str, Any], respond: Respon
 
 def answer_search(deps: Deps, query: str, *, user: str | None, respond: Respond) -> None:
     """The work after the ack: search (with progress), then the in-channel answer or "too broad"."""
-    result = deps.locks.search(query, progress=ProgressReporter(respond, deps))
+    result = deps.service.search(query, progress=ProgressReporter(respond, deps))
     if result.matched_handles > MAX_RESULTS:
         reply(respond, text=messages.too_broad(result, MAX_RESULTS), response_type="ephemeral")
         return

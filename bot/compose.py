@@ -1,0 +1,133 @@
+"""The one composition: settings -> ``QumuloClient`` -> ``LockService`` -> Bolt app.
+
+``qlocks run`` and the gunicorn factory (``bot_from_env``), ``qlocks search`` (``build_domain``), the playground,
+the benchmark and the tests (``build_bot`` with their own Web API client, authorize stub or service) all build the
+stack here, so what they exercise is what production runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bot.audit import AuditLog
+from bot.config import ConfigError, QlocksConfig, QumuloConfig, SlackConfig
+from bot.locks.service import LockService
+from bot.qumulo.client import QumuloClient
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+    from slack_bolt.authorization import AuthorizeResult
+    from slack_sdk import WebClient
+
+    from bot.slack.deps import ProgressPolicy
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """The cluster side: one client and the search/close service over it. ``with`` closes both."""
+
+    client: QumuloClient
+    service: LockService
+
+    def close(self) -> None:
+        self.service.shutdown()
+        self.client.close()
+
+    def __enter__(self) -> Domain:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Bot:
+    app: App
+    slack: SlackConfig
+    qlocks: QlocksConfig
+    domain: Domain
+
+    @property
+    def service(self) -> LockService:
+        return self.domain.service
+
+    def close(self) -> None:
+        self.domain.close()
+
+
+def build_domain(
+    qumulo: QumuloConfig, qlocks: QlocksConfig, *, client: QumuloClient | None = None, **service: Any
+) -> Domain:
+    """Client (``client`` replaces it, e.g. the bench's timing client) and service; ``service`` tunes it."""
+    client = client or QumuloClient(qumulo)
+    options: dict[str, Any] = {"cluster_name": qlocks.cluster_name, "cache_ttl_s": qlocks.cache_ttl_s}
+    options.update(service)
+    return Domain(client=client, service=LockService(client, **options))
+
+
+def build_bot(
+    *,
+    qumulo: QumuloConfig,
+    slack: SlackConfig,
+    qlocks: QlocksConfig,
+    domain: Domain | None = None,
+    web_client: WebClient | None = None,
+    authorize: Callable[..., AuthorizeResult] | None = None,
+    process_before_response: bool = False,
+    progress: ProgressPolicy | None = None,
+    audit: AuditLog | None = None,
+    clock: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Bot:
+    """The whole stack. Without ``authorize`` Bolt runs ``auth.test`` against Slack now (a bad token raises)."""
+    from bot.slack.app import build_app  # Slack loads only for callers that build the app
+
+    domain = domain or build_domain(qumulo, qlocks)
+    try:
+        app = build_app(
+            slack=slack,
+            qlocks=qlocks,
+            service=domain.service,
+            client=web_client,
+            authorize=authorize,
+            process_before_response=process_before_response,
+            progress=progress,
+            audit=audit or AuditLog(qlocks.audit_log),
+            clock=clock,
+            monotonic=monotonic,
+        )
+    except BaseException:
+        domain.close()
+        raise
+    return Bot(app=app, slack=slack, qlocks=qlocks, domain=domain)
+
+
+def bot_from_env(env: Mapping[str, str]) -> Bot:
+    """``qlocks run`` / gunicorn: validate every setting, check the audit log, build, ``auth.test``."""
+    from slack_bolt.error import BoltError
+
+    qumulo = QumuloConfig.from_env(env)
+    slack = SlackConfig.from_env(env)
+    qlocks = QlocksConfig.from_env(env)
+    audit = AuditLog(qlocks.audit_log)
+    try:
+        audit.check_writable()
+    except OSError as exc:
+        raise ConfigError(
+            f"QLOCKS_AUDIT_LOG: cannot append to {qlocks.audit_log!r}: {exc.strerror}"
+        ) from None
+    if not qlocks.admins and not qlocks.admin_groups:
+        logger.warning("no QLOCKS_ADMINS or QLOCKS_ADMIN_GROUPS: nobody can close handles from Slack")
+    try:
+        return build_bot(qumulo=qumulo, slack=slack, qlocks=qlocks, audit=audit)
+    except BoltError as exc:  # auth.test refused the token
+        raise ConfigError(f"SLACK_BOT_TOKEN: Slack refused it at start-up ({exc})") from None
+
+
+__all__ = ["Bot", "Domain", "bot_from_env", "build_bot", "build_domain"]

@@ -1,0 +1,69 @@
+"""``qlocks search`` core (run_search): table and --json carry the same data; query errors exit 2."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from bot.config import ConfigError
+from bot.qumulo.errors import QumuloAuthError
+from bot.search import run_search
+from tests.locks.conftest import truth
+
+
+def env_for(sim: Any, **extra: str) -> dict[str, str]:
+    return {
+        "QUMULO_HOST": f"http://{sim.host}",
+        "QUMULO_PORT": str(sim.port),
+        "QUMULO_ACCESS_TOKEN": sim.admin_token,
+        "QLOCKS_CLUSTER_NAME": "lab",
+        **extra,
+    }
+
+
+def run(text: str, env: dict[str, str], *, as_json: bool) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run_search(text, as_json=as_json, env=env, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_table_and_json_show_the_same_handles(sim_ro: Any) -> None:
+    real = truth(sim_ro)
+    path = sorted(t.path for t in real.values() if t.path.startswith("/finance/"))[0]
+    code, text, _ = run(path, env_for(sim_ro), as_json=False)
+    assert code == 0
+    code, raw, _ = run(path, env_for(sim_ro), as_json=True)
+    assert code == 0
+    data = json.loads(raw)
+    assert data["exact"] is True and data["cluster"] == "lab" and data["total_files"] == 1
+    [f] = data["files"]
+    expected = {loc for loc, t in real.items() if t.path == path}
+    assert {h["location"] for h in f["handles"]} == expected and data["total_handles"] == len(expected)
+    assert f["path"] in text and f["share"] == "Finance"
+    for h in f["handles"]:
+        assert h["location"] in text and h["holder"] in text
+    assert f"{len(expected)} handle(s) on 1 file(s)" in text
+
+
+def test_no_matches_and_no_such_file(sim_ro: Any) -> None:
+    code, text, _ = run("zzz-nothing-like-this", env_for(sim_ro), as_json=False)
+    assert code == 0 and "No open handle" in text and "Try a shorter part" in text
+    code, text, _ = run("\\\\lab\\Finance\\missing.xlsx", env_for(sim_ro), as_json=False)
+    assert code == 0 and "No such file" in text and "/finance/missing.xlsx" in text
+    code, raw, _ = run("/finance/missing.xlsx", env_for(sim_ro), as_json=True)
+    assert json.loads(raw)["no_such_file"] is True
+
+
+def test_bad_query_exits_2_with_the_reason(sim_ro: Any) -> None:
+    code, out, err = run("ip:999.1.1.1", env_for(sim_ro), as_json=False)
+    assert code == 2 and out == "" and "not an IP address" in err
+
+
+def test_configuration_and_auth_errors_propagate(sim_ro: Any) -> None:
+    with pytest.raises(ConfigError):
+        run("xlsx", {}, as_json=False)
+    with pytest.raises(QumuloAuthError):
+        run("xlsx", env_for(sim_ro, QUMULO_ACCESS_TOKEN="access-v1:wrong"), as_json=False)

@@ -1,0 +1,207 @@
+"""The playground's server: what the page can do (type, click, switch user, poke the cluster) and its HTTP server.
+
+Routes (one ThreadingHTTPServer on loopback; request handling in ``qlocks_tools.playground.routes``):
+- ``GET /``, ``GET /static/<name>``: the page (plain HTML/CSS/JS shipped in the package).
+- ``GET /pg/state?as=U&since=N&filter=...``: channel as ``U`` sees it + cluster panel; long-polls until version > N.
+- ``POST /pg/command {as, text}``: a typed line; ``/qlocks ...`` becomes a signed slash command to the bot.
+- ``POST /pg/action {as, ts, block_id, action_id}``: a button click becomes a signed ``block_actions`` request.
+- ``POST /pg/open-handle {path}``: another client opens ``path`` on the simulated cluster.
+- ``POST /pg/client-close {location}``: a client closes its own handle (to make a listed row stale).
+- ``POST /api/<method>``: the Slack Web API stand-in; ``POST /respond/<key>``: response_url posts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from http.server import ThreadingHTTPServer
+from typing import Any, Protocol
+
+from qlocks_tools.playground.channel import SLACKBOT, Channel, User
+from qlocks_tools.playground.routes import PageError, make_handler
+from qlocks_tools.playground.signing import (
+    BotLink,
+    block_actions_body,
+    block_actions_payload,
+    find_element,
+    slash_command_body,
+)
+from qlocks_tools.playground.slack_api import FakeSlack
+
+logger = logging.getLogger(__name__)
+
+JsonDict = dict[str, Any]
+
+COMMAND = "/qlocks"
+
+
+class ClusterView(Protocol):
+    """What the side panel needs from the simulated cluster."""
+
+    def handles(self, filter_text: str, *, limit: int) -> tuple[int, list[JsonDict]]: ...  # (total, rows)
+    def open_handle(self, path: str) -> JsonDict: ...  # the new handle as a panel row
+    def client_close(self, location: str) -> bool: ...  # False when no such handle
+
+
+class PlaygroundServer:
+    """Owns the HTTP server; the bot's events URL is set once the bot listens (``bot.events_url``)."""
+
+    def __init__(
+        self,
+        *,
+        channel: Channel,
+        slack: FakeSlack,
+        bot: BotLink,
+        cluster: ClusterView | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.channel = channel
+        self.slack = slack
+        self.bot = bot
+        self.cluster = cluster
+        self._clock = clock
+        self._httpd = ThreadingHTTPServer((host, port), make_handler(self))
+        self._httpd.daemon_threads = True
+        self.port: int = self._httpd.server_address[1]
+        self.url = f"http://{host}:{self.port}"
+        self.slack.base_url = self.url
+        self.allowed_hosts = {f"{host}:{self.port}", f"localhost:{self.port}", f"127.0.0.1:{self.port}"}
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="playground-http",
+            daemon=True,
+        )
+        self._stopped = False
+
+    def start(self) -> PlaygroundServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self.channel.wake_all()  # release long-polls
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+        self.bot.close()
+
+    # -- page actions ----------------------------------------------------------------------------------------
+    def user(self, user_id: object, *, default: bool = False) -> User:
+        if default and not user_id:
+            return next(u for u in self.channel.users.values() if not u.is_bot)
+        user = self.channel.users.get(str(user_id))
+        if user is None or user.is_bot:
+            raise PageError(400, "unknown user")
+        return user
+
+    def state(self, user: User, *, filter_text: str = "") -> JsonDict:
+        messages = [m.to_json() for m in self.channel.visible_to(user.id)]
+        users = {u.id: {"name": u.name, "real_name": u.real_name, "is_bot": u.is_bot, "is_admin": u.is_admin}
+                 for u in self.channel.users.values()}  # fmt: skip
+        cluster: JsonDict | None = None
+        if self.cluster is not None:
+            total, rows = self.cluster.handles(filter_text, limit=200)
+            cluster = {"total": total, "handles": rows, "filter": filter_text}
+        return {
+            "version": self.channel.version,
+            "me": user.id,
+            "channel": {"id": self.channel.id, "name": self.channel.name},
+            "users": users,
+            "messages": messages,
+            "cluster": cluster,
+        }
+
+    def command(self, user: User, text: str) -> JsonDict:
+        """A line typed into the message box."""
+        text = text.strip()
+        if not text:
+            raise PageError(400, "empty message")
+        if not text.startswith("/"):
+            self.channel.post(user=user.id, text=_escape(text), kind="user")
+            return {"ok": True}
+        name, _, args = text.partition(" ")
+        if name != COMMAND:
+            self._note(user, f"{name} is not a valid command. In the playground only {COMMAND} is installed.")
+            return {"ok": False, "error": "invalid_command"}
+        self.channel.post(user=user.id, text=_escape(text), kind="user")
+        response_url = self.slack.new_response_url(user=user.id, source_ts=None)
+        ack_ts = self.channel.reserve_ts()  # the ack belongs before anything the bot posts meanwhile
+        body = slash_command_body(
+            command=COMMAND, text=args.strip(), user=user, channel=self.channel, response_url=response_url
+        )
+        reply = self.bot.post(body)
+        logger.info("%s %s -> %s in %.0f ms", user.name, COMMAND, reply.status, reply.elapsed_ms)
+        if not reply.ok:
+            self._note(user, f'{COMMAND} failed with the error "{reply.error}"')
+        else:
+            ack = reply.json()
+            if ack is not None:
+                self.slack.apply_ack(response_url, ack, ts=ack_ts)
+        return {
+            "ok": reply.ok,
+            "status": reply.status,
+            "error": reply.error,
+            "ms": round(reply.elapsed_ms, 1),
+        }
+
+    def action(self, user: User, *, ts: str, block_id: str, action_id: str) -> JsonDict:
+        """A click on a button the user can see (after any confirm dialog in the page)."""
+        message = self.channel.get(ts)
+        if message is None or message.visible_to not in (None, user.id):
+            raise PageError(404, "no such message")
+        element = find_element(message.blocks, block_id, action_id)
+        if element is None:
+            raise PageError(404, "no such button (the message may have changed)")
+        response_url = self.slack.new_response_url(user=user.id, source_ts=message.ts)
+        payload = block_actions_payload(
+            user=user,
+            channel=self.channel,
+            message=message,
+            block_id=block_id,
+            element=element,
+            response_url=response_url,
+            now=self._clock(),
+        )
+        reply = self.bot.post(block_actions_body(payload))
+        logger.info("%s clicked %s/%s -> %s in %.0f ms", user.name, block_id, action_id, reply.status,
+                    reply.elapsed_ms)  # fmt: skip
+        if not reply.ok:
+            self._note(user, f'qlocks did not handle the click: "{reply.error}"')
+        return {
+            "ok": reply.ok,
+            "status": reply.status,
+            "error": reply.error,
+            "ms": round(reply.elapsed_ms, 1),
+        }
+
+    def open_handle(self, path: str) -> JsonDict:
+        if self.cluster is None:
+            raise PageError(404, "no cluster")
+        path = path.strip()
+        if not path.startswith("/") or len(path) > 4096 or "\x00" in path:
+            raise PageError(400, "give an absolute path, e.g. /finance/budget.xlsx")
+        row = self.cluster.open_handle(path)
+        self.channel.touch()
+        return {"ok": True, "handle": row}
+
+    def client_close(self, location: str) -> JsonDict:
+        if self.cluster is None:
+            raise PageError(404, "no cluster")
+        if not self.cluster.client_close(location.strip()):
+            raise PageError(404, "no such handle")
+        self.channel.touch()
+        return {"ok": True}
+
+    def _note(self, user: User, text: str) -> None:
+        self.channel.post(user=SLACKBOT.id, text=_escape(text), kind="system", visible_to=user.id)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,132 @@
+"""``qlocks simulator``: serve a simulated Qumulo cluster until Ctrl-C.
+
+Prints the URL, the login, any ``--token`` bearer tokens and a ``.env`` snippet for ``qlocks search`` / ``doctor``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import TextIO
+
+from qlocks_tools.simulator.knobs import privileges_of
+from qlocks_tools.simulator.runner import Simulator, start_simulator
+from qlocks_tools.simulator.state import DEFAULT_PASSWORD, DEFAULT_USERNAME
+
+logger = logging.getLogger(__name__)
+
+
+def token_spec(text: str) -> tuple[str, frozenset[str]]:
+    """``NAME=PRIV1,PRIV2`` (the ``PRIVILEGE_`` prefix is optional) -> (name, privileges)."""
+    name, sep, privs = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=PRIVILEGE,PRIVILEGE..., got {text!r}")
+    return name, privileges_of(privs.split(","))
+
+
+def default_cert_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "qlocks" / "simulator-tls"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port (default 8000, Qumulo's REST port; 0 = any)"
+    )
+    parser.add_argument("--handles", type=int, default=300, help="open SMB handles to generate (default 300)")
+    parser.add_argument(
+        "--seed", type=int, default=1, help="generator seed: same seed, same cluster (default 1)"
+    )
+    parser.add_argument(
+        "--tls", action="store_true", help="serve HTTPS with a generated self-signed certificate"
+    )
+    parser.add_argument("--cert-dir", type=Path, default=None, help="where --tls writes cert.pem/key.pem")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every response")
+    parser.add_argument("--page-size", type=int, default=None, help="server-side maximum items per page")
+    parser.add_argument("--username", default=DEFAULT_USERNAME, help="login user with every privilege")
+    parser.add_argument("--password", default=DEFAULT_PASSWORD, help="its password")
+    parser.add_argument(
+        "--token",
+        action="append",
+        type=token_spec,
+        default=[],
+        metavar="NAME=PRIVS",
+        help="also mint a bearer token for NAME with only these comma-separated privileges (repeatable)",
+    )
+
+
+def banner(sim: Simulator, args: argparse.Namespace, tokens: dict[str, str]) -> str:
+    tls = sim.url.startswith("https://")
+    host_line = sim.host if tls else f"http://{sim.host}"
+    lines = [
+        f"Qumulo simulator: {sim.state.handle_count} open SMB handles (seed {args.seed}) at {sim.url}",
+        f"  login: {args.username} / {args.password}",
+    ]
+    if sim.cafile:
+        lines.append(f"  TLS certificate (self-signed): {sim.cafile}  -> QUMULO_CA_BUNDLE")
+        lines.append(
+            f"  qq: qq --host {sim.host} --port {sim.port} login -u {args.username} -p {args.password}"
+        )
+    for name, token in tokens.items():
+        lines.append(f"  token {name}: {token}")
+    lines += [
+        "",
+        "Example .env:",
+        f"QUMULO_HOST={host_line}",
+        f"QUMULO_PORT={sim.port}",
+        f"QUMULO_USERNAME={args.username}",
+        f"QUMULO_PASSWORD={args.password}",
+    ]
+    if sim.cafile:
+        lines.append(f"QUMULO_CA_BUNDLE={sim.cafile}")
+    lines += ["", "Press Ctrl-C to stop."]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace, *, stop: threading.Event | None = None, out: TextIO | None = None) -> int:
+    """Start the simulator, print how to use it, serve until Ctrl-C (or ``stop`` is set, for tests)."""
+    out = out or sys.stdout
+    if args.handles < 0 or (args.page_size is not None and args.page_size < 1) or args.latency_ms < 0:
+        print(
+            "qlocks simulator: --handles, --page-size and --latency-ms must not be negative", file=sys.stderr
+        )
+        return 2
+    try:
+        sim = start_simulator(
+            host=args.host,
+            port=args.port,
+            handles=args.handles,
+            seed=args.seed,
+            tls=args.tls,
+            latency_ms=args.latency_ms,
+            page_size=args.page_size,
+            username=args.username,
+            password=args.password,
+            cert_dir=(args.cert_dir or default_cert_dir()) if args.tls else None,
+        )
+    except OSError as exc:
+        print(
+            f"qlocks simulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
+    with sim:
+        try:
+            tokens = {name: sim.mint_token(name, privs) for name, privs in args.token}
+        except ValueError as exc:
+            print(f"qlocks simulator: --token: {exc}", file=sys.stderr)
+            return 2
+        print(banner(sim, args, tokens), file=out, flush=True)
+        waiter = stop or threading.Event()
+        try:
+            while not waiter.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            print("\nstopping the simulator", file=out)
+    return 0
