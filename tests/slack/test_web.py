@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.config import ConfigError
 from bot.compose import bot_from_env
+from bot.config import ConfigError
 from bot.slack.run import ThreadingWSGIServer, make_http_server
 from bot.slack.web import create_wsgi_app, make_wsgi_app
 from tests.fakes.signing import SECRET, post, signed_command
