@@ -1,8 +1,8 @@
 """Audit trail for close attempts: one JSON line per attempt (allowed, refused or failed), fsync'd before Slack hears.
 
 ``AuditLog(path).append(record)`` is thread-safe and durable (write, flush, ``os.fsync``); the caller writes the record
-*before* posting anything to Slack, so the trail survives a Slack outage. ``channel_line(record)`` is the one-line
-"who closed what" note for the channel (mrkdwn, every variable part escaped). No Slack imports here.
+*before* posting anything to Slack, so the trail survives a Slack outage. Records are plain data: the channel's "who
+closed what" line is rendered from them in ``bot.slack.messages.closed_line``. No Slack imports or syntax here.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -20,7 +19,6 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 RESULTS = ("closed", "gone", "changed", "failed", "denied", "duplicate", "invalid", "error")
-_SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{2,30}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,29 +96,3 @@ class AuditLog:
             except ValueError:
                 logger.warning("audit log %s: skipping an unreadable line", self.path)
         return records
-
-
-def _escape(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _clip(s: str, limit: int) -> str:
-    return s if len(s) <= limit else s[: limit // 2] + "…" + s[len(s) - (limit - limit // 2 - 1) :]
-
-
-def _mention(user_id: str | None) -> str | None:
-    return f"<@{user_id}>" if user_id and _SLACK_ID.match(user_id) else None
-
-
-def channel_line(record: AuditRecord) -> str:
-    """``<@closer> closed the handle on `/path` held by dana on 10.1.2.3 (laptop) · search by <@searcher>``."""
-    closer = _mention(record.user_id) or _escape(record.user_name or "someone")
-    # In a code span so `*`, `_` or `~` in a file name (Office's `~$budget.xlsx`) cannot format the line.
-    path = _escape(_clip(record.file or "(unknown file)", 1000)).replace("`", "ˋ")
-    holder = _escape(_clip(record.holder or "an unknown user", 200))
-    client = _escape(_clip(record.client or "an unknown client", 300))
-    line = f"🔓 {closer} closed the SMB handle on `{path}` held by *{holder}* on {client}"
-    searcher = _mention(record.searcher_id)
-    if searcher:
-        line += f" (from {searcher}'s search)"
-    return line

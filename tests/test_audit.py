@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.audit import AuditLog, AuditRecord, channel_line
+from bot.audit import AuditLog, AuditRecord
 
 
 def record(**kw: object) -> AuditRecord:
@@ -79,26 +79,3 @@ def test_concurrent_appends_never_interleave(tmp_path: Path) -> None:
         t.join()
     records = log.read()
     assert len(records) == 80 and len({r["location"] for r in records}) == 80
-
-
-def test_channel_line_names_closer_file_holder_client_and_searcher() -> None:
-    line = channel_line(record())
-    assert line.startswith("🔓 <@U0ADMIN01> closed the SMB handle on `/projects/q3/forecast.xlsx`")
-    assert "held by *dana* on 10.1.2.3 (laptop-42)" in line
-    assert "(from <@U0SEARCH1>'s search)" in line
-
-
-def test_channel_line_escapes_and_never_mentions_from_data() -> None:
-    evil = "<!channel> & <@U999EVIL1>"
-    line = channel_line(
-        record(file=evil, holder=evil, client=evil, user_id="<!here>", user_name=evil, searcher_id=evil)
-    )
-    assert "<!channel>" not in line and "<@U999EVIL1>" not in line and "<!here>" not in line
-    assert line.count("&lt;!channel&gt;") == 4  # file, holder, client, user name
-    assert "(from" not in line  # an invalid searcher ID is dropped, not interpolated
-
-
-def test_channel_line_keeps_file_names_out_of_mrkdwn_formatting() -> None:
-    line = channel_line(record(file="/finance/~$*budget*_v2`final`.xlsx"))
-    assert "`/finance/~$*budget*_v2ˋfinalˋ.xlsx`" in line  # one code span, unbroken
-    assert line.count("`") == 2

@@ -6,6 +6,7 @@ as a whole because they quote what the user typed.
 
 from __future__ import annotations
 
+from bot.audit import AuditRecord
 from bot.locks.models import CloseOutcome, CloseStatus, SearchResult
 from bot.locks.query import EXAMPLES, QueryError
 from bot.qumulo.errors import (
@@ -17,7 +18,7 @@ from bot.qumulo.errors import (
     QumuloTimeout,
     QumuloTLSError,
 )
-from bot.slack.text import clock_time, code, escape, escape_clip, mention
+from bot.slack.text import clock_time, code, escape, escape_clip, mention, slack_id
 
 MAX_ERROR = 600  # characters of a cluster's error text shown in Slack
 
@@ -145,3 +146,21 @@ def audit_failed() -> str:
 
 def internal_error(incident: str) -> str:
     return f"Something went wrong inside qlocks (incident `{escape(incident)}`). The operator can find it in the logs."
+
+
+def closed_line(record: AuditRecord) -> str:
+    """The channel's note for a close: ``🔓 <@closer> closed the SMB handle on `/path` held by *dana* on 10.1.2.3
+    (laptop) (from <@searcher>'s search)``. The path is one code span, so ``*``/``_``/``~`` in a file name (Office's
+    ``~$budget.xlsx``) cannot format the line; every variable part is escaped; only valid IDs become mentions."""
+    closer = (
+        mention(record.user_id)
+        if slack_id(record.user_id)
+        else escape_clip(record.user_name or "someone", 200)
+    )
+    path = code(record.file or "(unknown file)", 1000)
+    holder = escape_clip(record.holder or "an unknown user", 200)
+    client = escape_clip(record.client or "an unknown client", 300)
+    line = f"🔓 {closer} closed the SMB handle on {path} held by *{holder}* on {client}"
+    if slack_id(record.searcher_id):
+        line += f" (from {mention(record.searcher_id)}'s search)"
+    return line

@@ -16,7 +16,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.audit import AuditRecord, channel_line
+from bot.audit import AuditRecord
 from bot.locks.models import CloseOutcome, CloseStatus, HandleRef
 from bot.qumulo.errors import QumuloError
 from bot.slack import messages
@@ -166,7 +166,7 @@ def close_handle(deps: Deps, *, body: Body, client: WebClient, respond: Respond)
     try:
         client.chat_postMessage(
             channel=attempt.channel_id or "",
-            text=channel_line(record),
+            text=messages.closed_line(record),
             unfurl_links=False,
             unfurl_media=False,
         )
