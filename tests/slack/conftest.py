@@ -42,9 +42,8 @@ ELSEWHERE = "C0RANDOM1"
 CLUSTER = "qumulo-test"
 BOT_TOKEN = "xoxb-test"
 SECRET = "test-signing-secret-0123456789abcdef"
-MESSAGE_TS = (
-    "1700000000.000100"  # the clicked message's ts (the answers posted through response_urls have none)
-)
+# The clicked message's ts: what the bot posts through response_urls carries none.
+MESSAGE_TS = "1700000000.000100"
 
 
 def stub_authorize(**_: Any) -> AuthorizeResult:
@@ -53,9 +52,8 @@ def stub_authorize(**_: Any) -> AuthorizeResult:
 
 def bolt_request(body: bytes, *, secret: str = SECRET, now: float | None = None) -> BoltRequest:
     """``body`` as Slack delivers it to ``app.dispatch``: signed with ``secret`` at ``now``."""
-    headers: dict[str, str | Sequence[str]] = {
-        **signed_headers(secret, body, now=time.time() if now is None else now)
-    }
+    signed = signed_headers(secret, body, now=time.time() if now is None else now)
+    headers: dict[str, str | Sequence[str]] = {**signed}
     return BoltRequest(body=body.decode("utf-8"), headers=headers)
 
 

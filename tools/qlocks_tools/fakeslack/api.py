@@ -100,13 +100,10 @@ class FakeSlack:
         self._response_status: int | None = None
         self._loopback: Loopback | None = None
         self._methods: dict[str, Callable[[JsonDict], JsonDict]] = {
-            "api.test": lambda p: {"ok": True, "args": p},
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.update": self._update,
-            "chat.delete": self._delete,
-            "conversations.info": self._conversations_info,
             "users.info": self._users_info,
             "usergroups.users.list": self._usergroup_users,
         }
@@ -281,20 +278,6 @@ class FakeSlack:
         updated = self.channel.replace(msg.ts, text=content[0], blocks=content[1])
         return {"ok": True, "channel": self.channel.id, "ts": updated.ts, "text": updated.text,
                 "message": self._message_json(updated)}  # fmt: skip
-
-    def _delete(self, params: JsonDict) -> JsonDict:
-        msg = self._own_message(params)
-        if isinstance(msg, str):
-            return {"ok": False, "error": "cant_delete_message" if msg == "cant_update_message" else msg}
-        self.channel.delete(msg.ts)
-        return {"ok": True, "channel": self.channel.id, "ts": msg.ts}
-
-    def _conversations_info(self, params: JsonDict) -> JsonDict:
-        error = self._check_channel(params)
-        if error:
-            return {"ok": False, "error": error}
-        channel = {"id": self.channel.id, "name": self.channel.name, "is_channel": True, "is_member": True}
-        return {"ok": True, "channel": channel}
 
     def _users_info(self, params: JsonDict) -> JsonDict:
         user = self.channel.users.get(str(params.get("user", "")))

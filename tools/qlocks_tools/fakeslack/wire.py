@@ -45,20 +45,15 @@ def _form(text: str) -> JsonDict:
 
 
 class Loopback:
-    """A threaded HTTP server on a free loopback port that hands every GET and POST to ``handle``."""
+    """A threaded HTTP server on a free loopback port that hands every POST to ``handle``."""
 
     def __init__(self, handle: Handler, *, host: str = "127.0.0.1", port: int = 0) -> None:
         class Request(BaseHTTPRequestHandler):
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # request lines would include response_url keys
 
-            def do_GET(self) -> None:
-                self._answer(b"")
-
             def do_POST(self) -> None:
-                self._answer(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-
-            def _answer(self, raw: bytes) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 ctype, auth = self.headers.get("Content-Type", ""), self.headers.get("Authorization", "")
                 found = handle(self.path, raw, content_type=ctype, authorization=auth)
                 status, ctype, body = found or (404, "text/plain", b"not found")
