@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from qlocks_tools.fakeslack import (
+    BOT,
+    TEAM_ID,
+    Call,
+    Channel,
+    FakeSlack,
+    Message,
+    block_actions_body,
+    click,
+    signed_headers,
+    slash_command,
+)
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 
 from bot.audit import AuditLog
@@ -19,8 +33,6 @@ from bot.slack.blocks import CLOSE_ACTION
 from bot.slack.deps import ProgressPolicy
 from bot.slack.refs import decode_ref
 from tests.conftest import config_for
-from tests.fakes.signing import SECRET, bolt_request, click, signed_action, signed_command
-from tests.fakes.slack_api import Call, FakeSlack
 
 ADMIN = "U0ADMIN01"
 USER = "U0USER001"
@@ -29,15 +41,25 @@ OPS = "C0OPS0001"
 ELSEWHERE = "C0RANDOM1"
 CLUSTER = "qumulo-test"
 BOT_TOKEN = "xoxb-test"
+SECRET = "test-signing-secret-0123456789abcdef"
+# The clicked message's ts: what the bot posts through response_urls carries none.
+MESSAGE_TS = "1700000000.000100"
 
 
 def stub_authorize(**_: Any) -> AuthorizeResult:
-    return AuthorizeResult(enterprise_id=None, team_id="T0TEST", bot_token=BOT_TOKEN, bot_user_id="UBOT00001")
+    return AuthorizeResult(enterprise_id=None, team_id=TEAM_ID, bot_token=BOT_TOKEN, bot_user_id=BOT.id)
+
+
+def bolt_request(body: bytes, *, secret: str = SECRET, now: float | None = None) -> BoltRequest:
+    """``body`` as Slack delivers it to ``app.dispatch``: signed with ``secret`` at ``now``."""
+    signed = signed_headers(secret, body, now=time.time() if now is None else now)
+    headers: dict[str, str | Sequence[str]] = {**signed}
+    return BoltRequest(body=body.decode("utf-8"), headers=headers)
 
 
 @pytest.fixture
 def fake_slack() -> Iterator[FakeSlack]:
-    with FakeSlack(bot_token=BOT_TOKEN) as fake:
+    with FakeSlack(Channel(channel_id=OPS, name="ops"), bot_token=BOT_TOKEN) as fake:
         yield fake
 
 
@@ -52,20 +74,18 @@ class Harness:
     service: Any
     _n: int = field(default=0)
 
-    def _url(self, prefix: str) -> tuple[str, str]:
+    def _url(self, prefix: str, user: str) -> tuple[str, str]:
         self._n += 1
         name = f"{prefix}{self._n}"
-        return name, self.fake.response_url(name)
+        return name, self.fake.response_url(name, user=user)
 
     def command(
         self, text: str, *, user: str = USER, channel: str = OPS, **kw: Any
     ) -> tuple[BoltResponse, str]:
         """``/qlocks <text>`` (text as Slack sends it, entity-escaped). Returns (ack response, response_url name)."""
-        name, url = self._url("cmd")
-        resp = self.app.dispatch(
-            bolt_request(signed_command(text, user=user, channel=channel, response_url=url, **kw))
-        )
-        return resp, name
+        name, url = self._url("cmd", user)
+        body = slash_command(text, user_id=user, channel_id=channel, response_url=url, escaped=True, **kw)
+        return self.app.dispatch(bolt_request(body)), name
 
     def posted(self, name: str) -> list[dict[str, Any]]:
         """Bodies posted to that response_url, in order (blocks parsed)."""
@@ -94,9 +114,11 @@ class Harness:
         channel: str = OPS,
         **kw: Any,
     ) -> tuple[BoltResponse, str]:
-        name, url = self._url("click")
-        payload = click(message, action_id=action_id, user=user, channel=channel, response_url=url, **kw)
-        return self.app.dispatch(bolt_request(signed_action(payload))), name
+        """Click ``action_id`` (in ``block_id=``, with a forged ``value=``) in a message the bot posted."""
+        name, url = self._url("click", user)
+        shown = Message(ts=MESSAGE_TS, user=BOT.id, text=message.get("text", ""), blocks=message["blocks"])
+        payload = click(shown, action_id=action_id, user_id=user, channel_id=channel, response_url=url, **kw)
+        return self.app.dispatch(bolt_request(block_actions_body(payload))), name
 
     def row_of(self, message: dict[str, Any], location: str) -> str:
         """block_id of the row whose Close button carries ``location``."""

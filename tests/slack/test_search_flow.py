@@ -7,14 +7,15 @@ import socket
 from typing import Any
 
 import pytest
+from qlocks_tools.fakeslack import signed_headers, slash_command
+from slack_bolt.request import BoltRequest
 
 from bot.locks.models import SearchResult
 from bot.slack.blocks import CLOSE_ACTION, MAX_RESULTS, PAGE_NEXT_ACTION, PAGE_PREV_ACTION
 from bot.slack.deps import ProgressPolicy
 from bot.slack.refs import decode_ref
-from tests.fakes.signing import bolt_request, signed_command
 from tests.slack.blockcheck import assert_valid_blocks
-from tests.slack.conftest import ELSEWHERE, OPS, USER, Harness
+from tests.slack.conftest import ELSEWHERE, OPS, SECRET, USER, Harness, bolt_request
 
 
 def ack_text(resp: Any) -> str:
@@ -189,16 +190,14 @@ def test_unexpected_error_shows_only_an_incident_id(
 
 
 def test_bad_signature_and_stale_timestamp_are_rejected(harness: Harness) -> None:
-    url = harness.fake.response_url("x")
-    forged = signed_command("search budget", user=USER, channel=OPS, response_url=url, secret="wrong-secret")
-    assert harness.app.dispatch(bolt_request(forged)).status == 401
+    url = harness.fake.response_url("x", user=USER)
+    body = slash_command("search budget", user_id=USER, channel_id=OPS, response_url=url)
+    assert harness.app.dispatch(bolt_request(body, secret="wrong-secret")).status == 401
     import time
 
-    stale = signed_command(
-        "search budget", user=USER, channel=OPS, response_url=url, ts=int(time.time()) - 301
-    )
-    assert harness.app.dispatch(bolt_request(stale)).status == 401
-    body, headers = signed_command("search budget", user=USER, channel=OPS, response_url=url)
-    tampered = body.replace("budget", "xlsx")
-    assert harness.app.dispatch(bolt_request((tampered, headers))).status == 401
+    stale = slash_command("search budget", user_id=USER, channel_id=OPS, response_url=url)
+    assert harness.app.dispatch(bolt_request(stale, now=time.time() - 301)).status == 401
+    headers = signed_headers(SECRET, body, now=time.time())
+    tampered = body.replace(b"budget", b"xlsx")
+    assert harness.app.dispatch(BoltRequest(body=tampered.decode(), headers={**headers})).status == 401
     assert harness.posted("x") == []

@@ -11,14 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from qlocks_tools.fakeslack import BotLink, FakeSlack, slash_command
 
 from bot.compose import bot_from_env
 from bot.config import ConfigError
 from bot.slack.run import ThreadingWSGIServer, make_http_server
 from bot.slack.web import create_wsgi_app, make_wsgi_app
-from tests.fakes.signing import SECRET, post, signed_command
-from tests.fakes.slack_api import FakeSlack
-from tests.slack.conftest import BOT_TOKEN, OPS, USER, Harness
+from tests.slack.conftest import BOT_TOKEN, OPS, SECRET, USER, Harness
 
 
 def serve(wsgi: Any) -> Iterator[str]:
@@ -31,6 +30,20 @@ def serve(wsgi: Any) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def post(events_url: str, body: bytes, *, secret: str = SECRET) -> tuple[int | None, bytes]:
+    """Sign ``body`` and POST it like Slack does (the playground's link to the bot); (status, body)."""
+    link = BotLink(events_url=events_url, signing_secret=secret, timeout_s=10)
+    try:
+        reply = link.post(body)
+    finally:
+        link.close()
+    return reply.status, reply.body
+
+
+def command(text: str, *, response_url: str) -> bytes:
+    return slash_command(text, user_id=USER, channel_id=OPS, response_url=response_url)
 
 
 def get(url: str) -> tuple[int, bytes]:
@@ -52,11 +65,9 @@ def test_ack_returns_before_a_slow_search_finishes(http_harness: tuple[Harness, 
     h, base = http_harness
     h.sim.state.add_handle("/Finance/slow-report.xlsx", user="dana")
     h.sim.state.latency_s = 0.25  # every cluster request takes 0.25 s; a search needs several
-    url = h.fake.response_url("slow")
+    url = h.fake.response_url("slow", user=USER)
     started = time.monotonic()
-    status, body = post(
-        f"{base}/slack/events", signed_command("search slow-report", user=USER, channel=OPS, response_url=url)
-    )
+    status, body = post(f"{base}/slack/events", command("search slow-report", response_url=url))
     acked = time.monotonic() - started
     assert status == 200 and b"Searching" in body
     assert h.posted("slow") == []  # the answer was not there yet when Slack got its ack
@@ -74,14 +85,10 @@ def test_healthz_events_and_unknown_paths(http_harness: tuple[Harness, str]) -> 
     h, base = http_harness
     assert get(f"{base}/healthz") == (200, b"ok\n")
     assert get(f"{base}/nope")[0] == 404
-    url = h.fake.response_url("x")
-    status, _ = post(
-        f"{base}/slack/events", signed_command("help", user=USER, channel=OPS, response_url=url, secret="bad")
-    )
+    url = h.fake.response_url("x", user=USER)
+    status, _ = post(f"{base}/slack/events", command("help", response_url=url), secret="bad")
     assert status == 401
-    status, body = post(
-        f"{base}/slack/events", signed_command("help", user=USER, channel=OPS, response_url=url)
-    )
+    status, body = post(f"{base}/slack/events", command("help", response_url=url))
     assert status == 200 and b"/qlocks search" in body
 
 
@@ -118,10 +125,10 @@ def test_build_from_env_uses_slack_api_url_and_serves_searches(
         assert (tmp_path / "audit.jsonl").exists()
         sim.state.add_handle("/Finance/env-report.xlsx", user="dana")
         for base in serve(make_wsgi_app(bot.app)):
-            url = fake_slack.response_url("env")
+            url = fake_slack.response_url("env", user=USER)
             status, _ = post(
                 f"{base}/slack/events",
-                signed_command("search env-report", user=USER, channel=OPS, response_url=url),
+                command("search env-report", response_url=url),
             )
             assert status == 200
             (answer,) = fake_slack.wait_for(
@@ -168,10 +175,11 @@ def test_http_requests_are_refused_when_no_signing_secret_is_configured(
     try:
         for base in serve(make_wsgi_app(bot.app)):
             for secret in ("attacker-guess", SECRET):
-                url = fake_slack.response_url(f"forged-{len(secret)}")
+                url = fake_slack.response_url(f"forged-{len(secret)}", user=USER)
                 status, _ = post(
                     f"{base}/slack/events",
-                    signed_command("help", user=USER, channel=OPS, response_url=url, secret=secret),
+                    command("help", response_url=url),
+                    secret=secret,
                 )
                 assert status == 401
         assert fake_slack.responses() == []
@@ -264,11 +272,11 @@ def test_every_ack_is_fast_while_many_slow_searches_run(http_harness: tuple[Harn
     lock = threading.Lock()
 
     def one(i: int) -> None:
-        url = h.fake.response_url(f"many{i}")
+        url = h.fake.response_url(f"many{i}", user=USER)
         started = time.monotonic()
         status, _ = post(
             f"{base}/slack/events",
-            signed_command(f"search many-{i}", user=USER, channel=OPS, response_url=url),
+            command(f"search many-{i}", response_url=url),
         )
         with lock:
             acks.append(time.monotonic() - started)

@@ -1,7 +1,7 @@
 """Playground fixtures: the playground server wired to a recording fake bot (no simulator, no Bolt).
 
-``FakeBot`` is a real loopback HTTP server that checks every request's Slack signature with slack_sdk's own
-``SignatureVerifier`` (independent of the playground's signing code) and answers with a configurable ack.
+``FakeBot`` is a real loopback HTTP server that checks every request's Slack signature the way Bolt does
+(``SignatureVerifier.is_valid``) and answers with a configurable ack.
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from qlocks_tools.playground.channel import Channel
+from qlocks_tools.fakeslack import BotLink, Channel, FakeSlack
 from qlocks_tools.playground.server import PlaygroundServer
-from qlocks_tools.playground.signing import BotLink
-from qlocks_tools.playground.slack_api import FakeSlack
 from slack_sdk.signature import SignatureVerifier
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -101,7 +99,7 @@ def fake_bot() -> Iterator[FakeBot]:
 @pytest.fixture
 def playground(fake_bot: FakeBot) -> Iterator[PlaygroundServer]:
     channel = Channel()
-    slack = FakeSlack(channel, bot_token=TOKEN, usergroups={"S0ADMINS": ["U0ALEX"]})
+    slack = FakeSlack(channel, bot_token=TOKEN, groups={"S0ADMINS": ["U0ALEX"]})
     link = BotLink(events_url=fake_bot.url, signing_secret=SECRET)
     server = PlaygroundServer(channel=channel, slack=slack, bot=link).start()
     try:

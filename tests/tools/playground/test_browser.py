@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from qlocks_tools.playground.channel import ALEX, DANA
+from qlocks_tools.fakeslack import ALEX, DANA
 from qlocks_tools.playground.server import PlaygroundServer
 from slack_sdk import WebClient
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from qlocks_tools.playground.channel import ALEX, BOT, DANA, Channel
+from qlocks_tools.fakeslack import ALEX, BOT, DANA, Channel
 
 
 def test_ts_strictly_increasing_with_a_frozen_clock() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from qlocks_tools.playground.channel import ALEX, BOT, DANA
+from qlocks_tools.fakeslack import ALEX, BOT, DANA
 from qlocks_tools.playground.server import PlaygroundServer
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -188,7 +188,7 @@ def test_web_api_post_update_and_recording(playground: PlaygroundServer) -> None
     calls = playground.slack.calls
     assert [c.method for c in calls] == ["auth.test", "chat.postMessage", "chat.update", "chat.postEphemeral",
                                          "chat.update", "usergroups.users.list", "users.info"]  # fmt: skip
-    assert calls[1].params["blocks"] == BUTTON_BLOCKS and calls[1].params["channel"] == playground.channel.id
+    assert calls[1].body["blocks"] == BUTTON_BLOCKS and calls[1].body["channel"] == playground.channel.id
     assert calls[4].ok is False
 
 

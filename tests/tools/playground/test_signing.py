@@ -1,4 +1,4 @@
-"""Request signing and the shapes of what the playground sends, checked against slack_sdk's own code."""
+"""Request signing and the shapes of what the fake Slack sends to the app, checked against slack_sdk's own code."""
 
 from __future__ import annotations
 
@@ -8,19 +8,25 @@ from urllib.parse import parse_qs
 
 from hypothesis import given
 from hypothesis import strategies as st
-from qlocks_tools.playground.channel import ALEX, DANA, Channel, Message
-from qlocks_tools.playground.signing import (
+from qlocks_tools.fakeslack import (
+    ALEX,
+    DANA,
     BotReply,
+    Message,
     block_actions_body,
-    block_actions_payload,
+    click,
     find_element,
     sign,
     signed_headers,
-    slash_command_body,
+    slash_command,
 )
 from slack_sdk.signature import SignatureVerifier
 
 NOW = 1_760_000_000.0
+
+
+def _form(body: bytes) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
 
 
 def _unescape(text: str) -> str:
@@ -50,10 +56,8 @@ def test_signature_known_vector() -> None:
 
 @given(text=st.text(max_size=300))
 def test_command_text_round_trips_through_slack_escaping(text: str) -> None:
-    body = slash_command_body(
-        command="/qlocks", text=text, user=DANA, channel=Channel(), response_url="http://x/r/1"
-    )
-    form = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
+    body = slash_command(text, user_id=DANA.id, channel_id="C0STORAGE", response_url="http://x/r/1")
+    form = _form(body)
     assert "<" not in form["text"] and ">" not in form["text"]
     assert _unescape(form["text"]) == text
     assert form["user_id"] == DANA.id and form["command"] == "/qlocks"
@@ -65,10 +69,11 @@ def test_find_element_in_accessory_and_actions() -> None:
         {"type": "section", "block_id": "a", "text": {"type": "mrkdwn", "text": "x"}, "accessory": button},
         {"type": "actions", "block_id": "b", "elements": [{"type": "button", "action_id": "next"}, button]},
     ]
-    assert find_element(blocks, "a", "close_handle") is button
-    assert find_element(blocks, "b", "close_handle") is button
-    assert find_element(blocks, "a", "next") is None
-    assert find_element(blocks, "c", "close_handle") is None
+    assert find_element(blocks, action_id="close_handle", block_id="a") == ("a", button)
+    assert find_element(blocks, action_id="close_handle", block_id="b") == ("b", button)
+    assert find_element(blocks, action_id="close_handle") == ("a", button)  # the first one anywhere
+    assert find_element(blocks, action_id="next", block_id="a") is None
+    assert find_element(blocks, action_id="close_handle", block_id="c") is None
 
 
 @given(value=st.text(max_size=200), text=st.text(max_size=200))
@@ -84,11 +89,12 @@ def test_block_actions_body_carries_the_payload_exactly(value: str, text: str) -
         }
     ]
     message = Message(ts="1.000001", user="U0QLOCKS", text=text, blocks=blocks)
-    payload = block_actions_payload(user=ALEX, channel=Channel(), message=message, block_id="row-1", element=element,
-                                    response_url="http://x/respond/k", now=NOW)  # fmt: skip
+    payload = click(message, action_id="close_handle", block_id="row-1", user_id=ALEX.id, channel_id="C0STORAGE",
+                    response_url="http://x/respond/k", now=NOW)  # fmt: skip
     decoded = json.loads(parse_qs(block_actions_body(payload).decode())["payload"][0])
     assert decoded == payload
     assert decoded["actions"][0]["value"] == value and decoded["message"]["blocks"] == blocks
+    assert decoded["actions"][0]["block_id"] == "row-1" and decoded["user"]["id"] == ALEX.id
 
 
 def test_bot_reply_json() -> None:

@@ -14,9 +14,8 @@ from typing import Any
 
 import pytest
 import requests
-from qlocks_tools.playground.channel import ALEX, BOT, DANA, Message
+from qlocks_tools.fakeslack import ALEX, BOT, DANA, Message, find_element
 from qlocks_tools.playground.demo import run_demo
-from qlocks_tools.playground.signing import find_element
 
 from tests.tools.playground.conftest import wait_until
 
@@ -57,7 +56,7 @@ def _row_of(msg: Message, holder: str) -> str:
 
 
 def _click(stack: Any, user: str, msg: Message, block_id: str) -> None:
-    assert find_element(msg.blocks, block_id, "close_handle") is not None
+    assert find_element(msg.blocks, action_id="close_handle", block_id=block_id) is not None
     result = _post(
         stack, "/pg/action", {"as": user, "ts": msg.ts, "block_id": block_id, "action_id": "close_handle"}
     )
@@ -90,7 +89,9 @@ def test_story_over_http(stack: Any) -> None:
     _click(stack, ALEX.id, listing, row)
     replaced = wait_until(lambda: (m := stack.channel.get(listing.ts)) and "Closed by <@U0ALEX>" in json.dumps(m.blocks) and m,
                           stack.channel)  # fmt: skip
-    assert find_element(replaced.blocks, row, "close_handle") is None  # the closed row has no button any more
+    assert (
+        find_element(replaced.blocks, action_id="close_handle", block_id=row) is None
+    )  # the closed row has no button any more
     line = wait_until(lambda: [m for m in stack.channel.messages() if m.user == BOT.id and not m.ephemeral
                                and m.text.startswith("🔓 <@U0ALEX> closed")], stack.channel)  # fmt: skip
     assert FILE in line[0].text and "marco" in line[0].text

@@ -31,18 +31,16 @@ WAIT_S = 60.0
 @dataclass
 class Rig:
     pg: Any  # qlocks_tools.playground.server.PlaygroundServer
-    channel: Any  # qlocks_tools.playground.channel.Channel
-    slack: Any  # qlocks_tools.playground.slack_api.FakeSlack
-    admin: Any  # qlocks_tools.playground.channel.User allowed to close
+    channel: Any  # qlocks_tools.fakeslack.Channel
+    slack: Any  # qlocks_tools.fakeslack.FakeSlack
+    admin: Any  # qlocks_tools.fakeslack.User allowed to close
     audit_path: Path
 
 
 @contextlib.contextmanager
 def rig(spec: dict[str, Any]) -> Iterator[Rig]:
-    from qlocks_tools.playground.channel import ALEX, Channel
+    from qlocks_tools.fakeslack import ALEX, BotLink, Channel, FakeSlack
     from qlocks_tools.playground.server import PlaygroundServer
-    from qlocks_tools.playground.signing import BotLink
-    from qlocks_tools.playground.slack_api import FakeSlack
     from qlocks_tools.playground.stack import run_all, start_bot
 
     with tempfile.TemporaryDirectory(prefix="qlocks-bench-") as tmp:
@@ -96,7 +94,7 @@ def _answers(rig: Rig) -> int:
     return sum(
         1
         for call in rig.slack.calls
-        if call.method == "respond" and not str(call.params.get("text", "")).startswith("⏳")
+        if call.method == "respond" and not str(call.body.get("text", "")).startswith("⏳")
     )
 
 

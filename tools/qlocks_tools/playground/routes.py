@@ -86,11 +86,11 @@ def make_handler(pg: PlaygroundServer) -> type[BaseHTTPRequestHandler]:
                 return self._json({"ok": True})
             if method == "GET" and path == "/pg/state":
                 return self._state(query)
-            if method == "POST" and path.startswith("/api/"):
-                return self._web_api(path[len("/api/") :], query)
-            if method == "POST" and path.startswith("/respond/"):
-                status, answer = pg.slack.respond(path[len("/respond/") :], self._json_body(required=False))
-                return self._send(status, answer.encode(), "text/plain")
+            if method == "POST" and path.startswith(("/api/", "/respond/")):  # the fake Slack, mounted here
+                ctype, auth = self.headers.get("Content-Type", ""), self.headers.get("Authorization", "")
+                found = pg.slack.handle_http(self.path, self._body(), content_type=ctype, authorization=auth)
+                if found is not None:
+                    return self._send(found[0], found[2], found[1])
             if method == "POST" and path.startswith("/pg/"):
                 return self._page_post(path[len("/pg/") :])
             raise PageError(404, "not found")
@@ -109,7 +109,7 @@ def make_handler(pg: PlaygroundServer) -> type[BaseHTTPRequestHandler]:
         def _page_post(self, action: str) -> None:
             if not self.headers.get("Content-Type", "").startswith("application/json"):
                 raise PageError(415, "send JSON")  # also forces a CORS preflight on cross-site posts
-            body = self._json_body(required=True)
+            body = self._json_body()
             if action == "command":
                 return self._json(pg.command(pg.user(body.get("as")), str(body.get("text", ""))))
             if action == "action":
@@ -122,26 +122,6 @@ def make_handler(pg: PlaygroundServer) -> type[BaseHTTPRequestHandler]:
                 return self._json(pg.client_close(str(body.get("location", ""))))
             raise PageError(404, "not found")
 
-        def _web_api(self, method: str, query: dict[str, list[str]]) -> None:
-            params: JsonDict = {k: v[0] for k, v in query.items()}
-            raw = self._body()
-            ctype = self.headers.get("Content-Type", "")
-            if raw and ctype.startswith("application/json"):
-                try:
-                    data = json.loads(raw)
-                except ValueError:
-                    return self._json({"ok": False, "error": "invalid_json"})
-                if isinstance(data, dict):
-                    params.update(data)
-            elif raw:
-                params.update(
-                    {k: v[0] for k, v in parse_qs(raw.decode("utf-8"), keep_blank_values=True).items()}
-                )
-            auth = self.headers.get("Authorization", "")
-            token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else params.pop("token", None)
-            params.pop("token", None)
-            self._json(pg.slack.call(method, params, token=token))
-
         def _body(self) -> bytes:
             raw_length = self.headers.get("Content-Length", "0") or "0"
             if not raw_length.isdigit():
@@ -151,13 +131,13 @@ def make_handler(pg: PlaygroundServer) -> type[BaseHTTPRequestHandler]:
                 raise PageError(413, "body too large")
             return self.rfile.read(length) if length > 0 else b""
 
-        def _json_body(self, *, required: bool) -> Any:
+        def _json_body(self) -> JsonDict:
             raw = self._body()
             try:
                 data = json.loads(raw) if raw else None
             except ValueError:
                 data = None
-            if required and not isinstance(data, dict):
+            if not isinstance(data, dict):
                 raise PageError(400, "expected a JSON object")
             return data
 

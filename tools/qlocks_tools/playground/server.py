@@ -7,7 +7,7 @@ Routes (one ThreadingHTTPServer on loopback; request handling in ``qlocks_tools.
 - ``POST /pg/action {as, ts, block_id, action_id}``: a button click becomes a signed ``block_actions`` request.
 - ``POST /pg/open-handle {path}``: another client opens ``path`` on the simulated cluster.
 - ``POST /pg/client-close {location}``: a client closes its own handle (to make a listed row stale).
-- ``POST /api/<method>``: the Slack Web API stand-in; ``POST /respond/<key>``: response_url posts.
+- ``POST /api/<method>``, ``POST /respond/<key>``: the fake Slack (``qlocks_tools.fakeslack``) mounted here.
 """
 
 from __future__ import annotations
@@ -19,16 +19,19 @@ from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from typing import Any, Protocol
 
-from qlocks_tools.playground.channel import SLACKBOT, Channel, User
-from qlocks_tools.playground.routes import PageError, make_handler
-from qlocks_tools.playground.signing import (
+from qlocks_tools.fakeslack import (
+    SLACKBOT,
     BotLink,
+    Channel,
+    FakeSlack,
+    User,
     block_actions_body,
-    block_actions_payload,
+    click,
     find_element,
-    slash_command_body,
+    slack_escape,
+    slash_command,
 )
-from qlocks_tools.playground.slack_api import FakeSlack
+from qlocks_tools.playground.routes import PageError, make_handler
 
 logger = logging.getLogger(__name__)
 
@@ -124,18 +127,17 @@ class PlaygroundServer:
         if not text:
             raise PageError(400, "empty message")
         if not text.startswith("/"):
-            self.channel.post(user=user.id, text=_escape(text), kind="user")
+            self.channel.post(user=user.id, text=slack_escape(text), kind="user")
             return {"ok": True}
         name, _, args = text.partition(" ")
         if name != COMMAND:
             self._note(user, f"{name} is not a valid command. In the playground only {COMMAND} is installed.")
             return {"ok": False, "error": "invalid_command"}
-        self.channel.post(user=user.id, text=_escape(text), kind="user")
-        response_url = self.slack.new_response_url(user=user.id, source_ts=None)
+        self.channel.post(user=user.id, text=slack_escape(text), kind="user")
+        response_url = self.slack.response_url(user=user.id)
         ack_ts = self.channel.reserve_ts()  # the ack belongs before anything the bot posts meanwhile
-        body = slash_command_body(
-            command=COMMAND, text=args.strip(), user=user, channel=self.channel, response_url=response_url
-        )
+        body = slash_command(args.strip(), command=COMMAND, response_url=response_url, user_id=user.id,
+                             user_name=user.name, channel_id=self.channel.id, channel_name=self.channel.name)  # fmt: skip
         reply = self.bot.post(body)
         logger.info("%s %s -> %s in %.0f ms", user.name, COMMAND, reply.status, reply.elapsed_ms)
         if not reply.ok:
@@ -156,19 +158,12 @@ class PlaygroundServer:
         message = self.channel.get(ts)
         if message is None or message.visible_to not in (None, user.id):
             raise PageError(404, "no such message")
-        element = find_element(message.blocks, block_id, action_id)
-        if element is None:
+        if find_element(message.blocks, action_id=action_id, block_id=block_id) is None:
             raise PageError(404, "no such button (the message may have changed)")
-        response_url = self.slack.new_response_url(user=user.id, source_ts=message.ts)
-        payload = block_actions_payload(
-            user=user,
-            channel=self.channel,
-            message=message,
-            block_id=block_id,
-            element=element,
-            response_url=response_url,
-            now=self._clock(),
-        )
+        response_url = self.slack.response_url(user=user.id, source_ts=message.ts)
+        payload = click(message, action_id=action_id, block_id=block_id, response_url=response_url, user_id=user.id,
+                        user_name=user.name, channel_id=self.channel.id, channel_name=self.channel.name,
+                        now=self._clock())  # fmt: skip
         reply = self.bot.post(block_actions_body(payload))
         logger.info("%s clicked %s/%s -> %s in %.0f ms", user.name, block_id, action_id, reply.status,
                     reply.elapsed_ms)  # fmt: skip
@@ -200,8 +195,4 @@ class PlaygroundServer:
         return {"ok": True}
 
     def _note(self, user: User, text: str) -> None:
-        self.channel.post(user=SLACKBOT.id, text=_escape(text), kind="system", visible_to=user.id)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        self.channel.post(user=SLACKBOT.id, text=slack_escape(text), kind="system", visible_to=user.id)

@@ -19,11 +19,9 @@ from types import TracebackType
 from typing import Any
 
 from bot.config import QumuloConfig
-from qlocks_tools.playground.channel import ALEX, Channel
+from qlocks_tools.fakeslack import ALEX, BotLink, Channel, FakeSlack
 from qlocks_tools.playground.cluster import SimCluster
 from qlocks_tools.playground.server import PlaygroundServer
-from qlocks_tools.playground.signing import BotLink
-from qlocks_tools.playground.slack_api import FakeSlack
 
 logger = logging.getLogger(__name__)
 

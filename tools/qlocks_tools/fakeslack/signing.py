@@ -1,15 +1,14 @@
-"""What Slack sends to an app, built and signed the way Slack does it.
+"""What Slack sends to an app, built and signed the way Slack does it: one place, for the tests and the playground.
 
-- ``slash_command_body``: the urlencoded form of a slash command invocation.
-- ``block_actions_body``: ``payload=<json>`` for a button click.
-- ``sign``: ``X-Slack-Signature`` v0 (HMAC-SHA256 over ``v0:<timestamp>:<raw body>``).
-- ``BotLink.post``: POST a signed body to the app's ``/slack/events`` and report what came back.
+- ``sign`` / ``signed_headers``: ``X-Slack-Signature`` v0, computed by slack_sdk's own ``SignatureVerifier``.
+- ``slash_command``: the urlencoded form Slack POSTs for ``/command text``; the text is entity-escaped here, as
+  Slack does (``&`` ``<`` ``>``).
+- ``click``: the ``block_actions`` payload for pressing a button in a message; ``block_actions_body`` its form.
+- ``BotLink.post``: POST a signed body to the app's events URL (within Slack's 3 s) and report what came back.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import secrets
@@ -20,18 +19,22 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
+from slack_sdk.signature import SignatureVerifier
 
-from qlocks_tools.playground.channel import APP_ID, BOT, BOT_ID, TEAM_DOMAIN, TEAM_ID, Channel, Message, User
+from qlocks_tools.fakeslack.channel import APP_ID, BOT, BOT_ID, TEAM_DOMAIN, TEAM_ID, Message
 
 logger = logging.getLogger(__name__)
 
 JsonDict = dict[str, Any]
+VERIFICATION_TOKEN = "unused-verification-token"  # deprecated field Slack still sends; apps must ignore it
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """The ``X-Slack-Signature`` header value for ``body`` sent at ``timestamp``."""
-    base = b"v0:" + timestamp.encode("ascii") + b":" + body
-    return "v0=" + hmac.new(secret.encode("utf-8"), base, hashlib.sha256).hexdigest()
+    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
+    if signature is None:
+        raise ValueError("no timestamp to sign")
+    return signature
 
 
 def signed_headers(secret: str, body: bytes, *, now: float) -> dict[str, str]:
@@ -44,7 +47,7 @@ def signed_headers(secret: str, body: bytes, *, now: float) -> dict[str, str]:
 
 
 def slack_escape(text: str) -> str:
-    """Slack's escaping of the control characters, as it applies it to typed command text."""
+    """Slack's escaping of the control characters, as it applies it to typed text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -52,18 +55,31 @@ def _trigger_id() -> str:
     return f"{secrets.randbelow(10**12)}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
 
 
-def slash_command_body(*, command: str, text: str, user: User, channel: Channel, response_url: str) -> bytes:
-    """The form Slack POSTs for ``/command text`` (``text`` as typed; escaped here as Slack does)."""
+def slash_command(
+    text: str,
+    *,
+    user_id: str,
+    channel_id: str,
+    response_url: str,
+    user_name: str = "someone",
+    channel_name: str = "general",
+    command: str = "/qlocks",
+    escaped: bool = False,
+) -> bytes:
+    """The form Slack POSTs for ``/command text``: ``text`` as typed, escaped here as Slack does.
+
+    ``escaped=True``: ``text`` is already what Slack would send (entities in place) and goes out unchanged.
+    """
     form = {
-        "token": "playground-verification-token",  # deprecated field Slack still sends; apps must ignore it
+        "token": VERIFICATION_TOKEN,
         "team_id": TEAM_ID,
         "team_domain": TEAM_DOMAIN,
-        "channel_id": channel.id,
-        "channel_name": channel.name,
-        "user_id": user.id,
-        "user_name": user.name,
+        "channel_id": channel_id,
+        "channel_name": channel_name,
+        "user_id": user_id,
+        "user_name": user_name,
         "command": command,
-        "text": slack_escape(text),
+        "text": text if escaped else slack_escape(text),
         "api_app_id": APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url,
@@ -72,10 +88,13 @@ def slash_command_body(*, command: str, text: str, user: User, channel: Channel,
     return urlencode(form).encode("utf-8")
 
 
-def find_element(blocks: list[JsonDict], block_id: str, action_id: str) -> JsonDict | None:
-    """The interactive element ``action_id`` inside block ``block_id`` (an accessory or an actions element)."""
+def find_element(
+    blocks: list[JsonDict], *, action_id: str, block_id: str | None = None
+) -> tuple[str, JsonDict] | None:
+    """(block_id, element) of the first interactive element ``action_id`` (an accessory or an actions element),
+    in block ``block_id`` when given."""
     for block in blocks:
-        if block.get("block_id") != block_id:
+        if block_id is not None and block.get("block_id") != block_id:
             continue
         candidates: list[Any] = []
         if isinstance(block.get("accessory"), dict):
@@ -84,47 +103,59 @@ def find_element(blocks: list[JsonDict], block_id: str, action_id: str) -> JsonD
             candidates.extend(block["elements"])
         for element in candidates:
             if isinstance(element, dict) and element.get("action_id") == action_id:
-                return element
+                return str(block.get("block_id")), element
     return None
 
 
-def block_actions_payload(
-    *,
-    user: User,
-    channel: Channel,
+def click(
     message: Message,
-    block_id: str,
-    element: JsonDict,
+    *,
+    action_id: str,
+    user_id: str,
+    channel_id: str,
     response_url: str,
-    now: float,
+    block_id: str | None = None,
+    user_name: str = "someone",
+    channel_name: str = "general",
+    value: str | None = None,
+    now: float | None = None,
 ) -> JsonDict:
-    """The ``block_actions`` payload Slack sends when ``user`` clicks ``element`` (a button) in ``message``."""
+    """The ``block_actions`` payload Slack sends when the user clicks ``action_id`` (in ``block_id``) in ``message``.
+
+    ``value`` replaces the button's own value (a forged click). LookupError when there is no such element.
+    """
+    found = find_element(message.blocks, action_id=action_id, block_id=block_id)
+    if found is None:
+        raise LookupError(f"no element {action_id!r} in block {block_id!r}")
+    found_block, element = found
     action: JsonDict = {
         "type": element.get("type", "button"),
-        "action_id": element.get("action_id"),
-        "block_id": block_id,
+        "action_id": action_id,
+        "block_id": found_block,
         "text": element.get("text"),
-        "action_ts": f"{now:.6f}",
+        "action_ts": f"{time.time() if now is None else now:.6f}",
     }
     for key in ("value", "style", "url"):
         if key in element:
             action[key] = element[key]
+    if value is not None:
+        action["value"] = value
     payload: JsonDict = {
         "type": "block_actions",
-        "user": {"id": user.id, "username": user.name, "name": user.name, "team_id": TEAM_ID},
+        "user": {"id": user_id, "username": user_name, "name": user_name, "team_id": TEAM_ID},
         "api_app_id": APP_ID,
-        "token": "playground-verification-token",
+        "token": VERIFICATION_TOKEN,
         "container": {
             "type": "message",
             "message_ts": message.ts,
-            "channel_id": channel.id,
+            "channel_id": channel_id,
             "is_ephemeral": message.ephemeral,
         },
         "trigger_id": _trigger_id(),
         "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
         "enterprise": None,
         "is_enterprise_install": False,
-        "channel": {"id": channel.id, "name": channel.name},
+        "channel": {"id": channel_id, "name": channel_name},
         "state": {"values": {}},
         "response_url": response_url,
         "actions": [action],

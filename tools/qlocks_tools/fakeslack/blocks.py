@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
+
+JsonDict = dict[str, Any]
 
 MAX_BLOCKS = 50
 MAX_TEXT = 40_000
@@ -35,6 +38,23 @@ def validate_blocks(blocks: Any) -> str | None:
                 return "invalid_blocks"
             seen.add(block_id)
     return None
+
+
+def message_content(params: Mapping[str, Any]) -> tuple[str, list[JsonDict]] | str:
+    """(text, blocks) of a message Slack would accept, or the error name it answers with."""
+    text = params.get("text")
+    blocks = blocks_param(params.get("blocks"))
+    if blocks is not None:
+        error = validate_blocks(blocks)
+        if error:
+            return error
+    if not text and not blocks:
+        return "no_text"
+    if text is not None and not isinstance(text, str):
+        return "invalid_arguments"
+    if text and len(text) > MAX_TEXT:
+        return "msg_too_long"
+    return text or "", blocks or []
 
 
 def blocks_param(value: Any) -> Any:

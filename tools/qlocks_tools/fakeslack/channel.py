@@ -1,4 +1,4 @@
-"""In-memory state of the playground's one Slack channel: people, messages in order, a version to wait on.
+"""In-memory state of the fake Slack's one channel: people, messages in order, a version to wait on.
 
 Thread-safe: the page's requests, the bot's Web API calls and its response_url posts all arrive on different threads.
 Messages are copied in and out, so callers never hold a reference into the store.
