@@ -163,7 +163,7 @@ def test_the_tooling_uses_the_product_only_through_its_front_doors() -> None:
     assert not [
         f"{mod} imports {name}"
         for mod, names in tooling.items()
-        if _in(mod, "qlocks_tools.playground")
+        if _in(mod, "qlocks_tools.playground", "qlocks_tools.fakeslack")
         for name in sorted(names)
         if _in(name, "bot.slack.listeners", "bot.slack.app", "bot.locks.service")
     ]
@@ -301,7 +301,7 @@ def _free_port() -> int:
 
 
 def _fake_slack() -> Any:
-    from tests.fakes.slack_api import FakeSlack
+    from qlocks_tools.fakeslack import FakeSlack
     from tests.slack.conftest import BOT_TOKEN
 
     return FakeSlack(bot_token=BOT_TOKEN)
