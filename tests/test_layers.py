@@ -302,6 +302,7 @@ def _free_port() -> int:
 
 def _fake_slack() -> Any:
     from qlocks_tools.fakeslack import FakeSlack
+
     from tests.slack.conftest import BOT_TOKEN
 
     return FakeSlack(bot_token=BOT_TOKEN)
