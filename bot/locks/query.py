@@ -9,8 +9,9 @@ Accepted forms (documented in ``/qlocks help`` and the README):
   ``smb://cluster/Finance/2026/budget%20v2.xlsx``: a share path, translated through the cluster's share list;
 - ``ip:10.1.2.3``, ``host:laptop-42``, ``user:dana`` (also ``user:CORP\\dana``).
 
-Slack sends ``&``, ``<`` and ``>`` as ``&amp;``, ``&lt;`` and ``&gt;`` and may wrap links as ``<url|label>``;
-both are undone here. Surrounding quotes or backticks are dropped. ``QueryError`` messages are shown to users.
+The text is plain: whatever a front end received (Slack's entity escaping and link markup) is undone there,
+before it gets here. Surrounding quotes or backticks, as people paste paths, are dropped. ``QueryError`` messages
+are shown to users.
 """
 
 from __future__ import annotations
@@ -42,20 +43,12 @@ class QueryError(ValueError):
     """The search text cannot be understood; the message is written for the user."""
 
 
-def unescape_slack(text: str) -> str:
-    """Undo Slack's ``&amp; &lt; &gt;`` escaping (``&amp;lt;`` correctly becomes ``&lt;``)."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
 def _strip_wrappers(text: str) -> str:
-    """Drop Slack link markup ``<url|label>`` / ``<url>``, code backticks and surrounding quotes."""
+    """Drop surrounding quotes and (triple) backticks, as often pasted around a path."""
     changed = True
     while changed and len(text) >= 2:
         changed = False
-        if text.startswith("<") and text.endswith(">"):
-            text = text[1:-1].split("|", 1)[0].strip()
-            changed = True
-        elif text.startswith("```") and text.endswith("```") and len(text) >= 6:
+        if text.startswith("```") and text.endswith("```") and len(text) >= 6:
             text = text[3:-3].strip()
             changed = True
         elif text[0] in _QUOTES and text.endswith(_QUOTES[text[0]]):
@@ -131,7 +124,7 @@ def _prefixed(text: str, kind: QueryKind, value: str) -> Query:
 
 def parse_query(text: str) -> Query:
     """Turn search text into a :class:`Query`; raise ``QueryError`` with a helpful message."""
-    shown = unescape_slack(text or "").strip()
+    shown = (text or "").strip()
     if len(shown) > MAX_QUERY:
         raise QueryError(f"That search is too long ({len(shown)} characters); the limit is {MAX_QUERY}.")
     raw = _strip_wrappers(shown)
@@ -160,4 +153,4 @@ def parse_query(text: str) -> Query:
     return Query(kind=QueryKind.FRAGMENT, value=fragment, text=shown)
 
 
-__all__ = ["EXAMPLES", "MIN_FRAGMENT", "QueryError", "normalize_path", "parse_query", "unescape_slack"]
+__all__ = ["EXAMPLES", "MIN_FRAGMENT", "QueryError", "normalize_path", "parse_query"]

@@ -31,7 +31,6 @@ from bot.locks.models import (
     QueryKind,
     SearchResult,
 )
-from bot.locks.query import parse_query
 from bot.locks.searches import Progress
 from bot.qumulo.client import QumuloClient
 from bot.qumulo.errors import QumuloAuthError, QumuloError, QumuloNotFound, QumuloPermissionError
@@ -103,9 +102,8 @@ class LockService:
             self.directory.invalidate()
 
     # -- search -----------------------------------------------------------------------------------
-    def search(self, text: str, *, progress: Progress | None = None) -> SearchResult:
-        """Parse and run a search. Raises ``QueryError`` (user-facing) or ``QumuloError``."""
-        query = parse_query(text)
+    def search(self, query: Query, *, progress: Progress | None = None) -> SearchResult:
+        """Run a parsed search (``parse_query``). Raises ``QueryError`` (user-facing) or ``QumuloError``."""
         key = (query.kind.value, query.value.casefold() if query.kind is QueryKind.FRAGMENT else query.value)
         result = self._results.get(key, lambda: self._search(query, progress))
         # One cache entry serves every spelling of the same search (``Budget``/``budget``, a UNC path and its

@@ -25,6 +25,28 @@ def unescape(s: str) -> str:
     return s.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+# Link markup in Slack's text: ``<`` + a URL (``scheme://…``) or a ``mailto:`` address, an optional ``|label``,
+# ``>``. Other ``<…>`` (``<!channel>``, ``<@U123>``, ``<#C123|name>``) are not links. A literal ``<`` or ``>`` the
+# user typed arrives as ``&lt;``/``&gt;``, so it can never look like markup.
+_LINK = re.compile(r"<((?:[A-Za-z][A-Za-z0-9+.-]*://|(?i:mailto:))[^<>|]*)(?:\|([^<>]*))?>")
+
+
+def command_text(raw: str) -> str:
+    """Slack's slash-command text as the user typed it: link markup undone, then entities (``unescape``).
+
+    ``<url>`` and ``<url|label>`` become the url, except where Slack made the link up from what the user typed
+    by adding a scheme (``notes.md`` -> ``<http://notes.md|notes.md>``, ``dana@corp`` ->
+    ``<mailto:dana@corp|dana@corp>``): then the label is what was typed.
+    """
+
+    def link(m: re.Match[str]) -> str:
+        url, label = m.group(1), m.group(2)
+        typed = url.split(":", 1)[1].removeprefix("//")
+        return label if label and typed.casefold() == label.casefold() else url
+
+    return unescape(_LINK.sub(link, raw))
+
+
 def clip(s: str, limit: int) -> str:
     """At most ``limit`` characters; long strings keep their head and tail around an ellipsis (paths end in names)."""
     if limit < 1:

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from bot.locks.models import SearchResult
+from bot.locks.models import Query, SearchResult
 from bot.slack.blocks import CLOSE_ACTION, MAX_RESULTS, PAGE_NEXT_ACTION, PAGE_PREV_ACTION
 from bot.slack.deps import ProgressPolicy
 from bot.slack.refs import decode_ref
 from tests.fakes.signing import bolt_request, signed_command
 from tests.slack.blockcheck import assert_valid_blocks
-from tests.slack.conftest import ELSEWHERE, OPS, USER, Harness
+from tests.slack.conftest import CLUSTER, ELSEWHERE, OPS, USER, Harness
 
 
 def ack_text(resp: Any) -> str:
@@ -63,6 +63,28 @@ def test_no_match_and_no_such_file(harness: Harness) -> None:
     assert "No open handles match" in json.dumps(message["blocks"])
     message = harness.search("/Finance/does/not/exist.xlsx")
     assert "No such file" in json.dumps(message["blocks"])
+
+
+def test_slack_escaping_and_links_are_undone_once(harness: Harness) -> None:
+    """Slack sends ``R&D`` as ``R&amp;D`` and a pasted path as link markup: the search gets what was typed."""
+    h = harness
+    plain = h.sim.state.add_handle("/Finance/zq-R&D plan.xlsx", user="dana")
+    literal = h.sim.state.add_handle("/Finance/zq-R&amp;D notes.xlsx", user="dana")
+
+    def found(message: dict[str, Any]) -> set[str]:
+        return {
+            decode_ref(b["accessory"]["value"]).ref.location for b in message["blocks"] if "accessory" in b
+        }
+
+    assert found(h.search("zq-R&amp;D")) == {plain}
+    assert found(h.search("zq-R&amp;amp;D")) == {literal}  # the user typed "&amp;" themselves
+    fs = h.sim.state.shares[0]["fs_path"].rstrip("/")
+    share = h.sim.state.shares[0]["share_name"]
+    path = h.sim.state.add_handle(f"{fs}/pasted/x.xlsx", user="erin")
+    url = f"smb://{CLUSTER}/{share}/pasted/x.xlsx"
+    message = h.search(f"<{url}|{url}>")
+    assert found(message) == {path}
+    assert url in json.dumps(message["blocks"])  # the byline quotes the path, not the markup
 
 
 @pytest.mark.parametrize("query", ["ip:&lt;!channel&gt;", "a", "/a/../b"])
@@ -172,7 +194,7 @@ class BrokenLocks:
     def shutdown(self) -> None:
         pass
 
-    def search(self, text: str, *, progress: Any = None) -> SearchResult:
+    def search(self, query: Query, *, progress: Any = None) -> SearchResult:
         raise RuntimeError("secret internal detail")
 
 
