@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from bot.locks.models import FileGroup, LockRow, QueryKind, SearchResult
-from bot.locks.query import EXAMPLES
+from bot.locks.query import example_list, quoted
 from bot.locks.shares import ShareLocation
 
 logger = logging.getLogger(__name__)
@@ -54,20 +54,20 @@ def no_match_hint(result: SearchResult) -> str:
         )
         return (
             f"No such file on {result.cluster}: {q.value}{where}. Check the spelling (paths are case-sensitive), "
-            "or search for part of the name, e.g. `budget.xlsx`."
+            'or search for part of the name, e.g. "budget.xlsx".'
         )
     scanned = f" among {result.scanned_handles:,} open handles" if result.scanned_handles else ""
     if q.kind is QueryKind.PATH:
         return f"Nobody has {result.resolved_path or q.value} open on {result.cluster}{scanned}; it is not locked by SMB."
     if q.kind is QueryKind.FRAGMENT:
         return (
-            f"No open handle on {result.cluster} has `{q.value}` in its path{scanned}. Try a shorter part of the name, "
-            f"the full path, or one of {EXAMPLES}."
+            f"No open handle on {result.cluster} has {quoted(q.value)} in its path{scanned}. Try a shorter part of "
+            f"the name, the full path, or one of {example_list()}."
         )
     what = {QueryKind.IP: "client", QueryKind.HOST: "client", QueryKind.USER: "user"}[q.kind]
     return (
-        f"No open handles for {what} `{q.value}` on {result.cluster}{scanned}. Check the spelling, "
-        f"or search by path instead (e.g. `budget.xlsx`)."
+        f"No open handles for {what} {quoted(q.value)} on {result.cluster}{scanned}. Check the spelling, "
+        'or search by path instead (e.g. "budget.xlsx").'
     )
 
 

@@ -18,7 +18,7 @@ from bot.locks.join import index_grants
 from bot.locks.match import host_matches, similar_names, user_matches
 from bot.locks.models import FileGroup, LockRow, Query, QueryKind, SearchResult
 from bot.locks.prefetch import UNCONFIRMED_NOTE, GrantPrefetch, settle
-from bot.locks.query import QueryError
+from bot.locks.query import QueryError, quoted
 from bot.locks.scan import grants_for_files, grants_from_clients, scan_handles
 from bot.locks.shares import ShareMap
 from bot.qumulo.client import QumuloClient
@@ -86,7 +86,7 @@ def by_path(ctx: SearchContext, query: Query, *, as_of: float, progress: Progres
             fs_path = shares.to_fs_path(query.share, query.share_path or "/")
         if fs_path is None:
             known = ", ".join(shares.names[:12]) or "none readable"
-            raise QueryError(f"The cluster has no SMB share named `{query.share}` (shares: {known}).")
+            raise QueryError(f"The cluster has no SMB share named {quoted(query.share)} (shares: {known}).")
     else:  # an FS path: the share list (for the share column; cached) loads concurrently with the attributes
         fs_path = query.value
         shares_f = ctx.pool.submit(ctx.directory.share_map, shares_notes)

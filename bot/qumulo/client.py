@@ -147,7 +147,7 @@ class QumuloClient:
         if not (self.config.username and self.config.password):
             raise QumuloAuthError(
                 "The cluster rejected the access token (expired, disabled or deleted?): "
-                "create a new one with `qq auth_create_access_token` and set QUMULO_ACCESS_TOKEN",
+                "create a new one with qq auth_create_access_token and set QUMULO_ACCESS_TOKEN",
                 status=401,
             )
         body = {"username": self.config.username, "password": self.config.password}

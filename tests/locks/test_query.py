@@ -98,7 +98,7 @@ def test_text_is_plain_nothing_is_unescaped() -> None:
         ("host:", "not a host name"),
         ("host:bad host", "not a host name"),
         ("user:", "needs a login"),
-        ("/finance/../hr/salaries.xlsx", "`..`"),
+        ("/finance/../hr/salaries.xlsx", '".."'),
         ("budget\x1b[2J.xlsx", "control characters"),
         ("x" * 5000, "too long"),
     ],

@@ -99,8 +99,8 @@ def test_omitted_matches_are_announced() -> None:
             "(/finance/x.xlsx)",
         ),
         ("/finance/x.xlsx", {"exact": True}, "Nobody has /finance/x.xlsx open"),
-        ("ip:10.0.0.1", {}, "client `10.0.0.1`"),
-        ("user:dana", {}, "user `dana`"),
+        ("ip:10.0.0.1", {}, 'client "10.0.0.1"'),
+        ("user:dana", {}, 'user "dana"'),
     ],
 )
 def test_no_match_hints(query: str, kw: dict[str, object], needle: str) -> None:

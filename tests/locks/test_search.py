@@ -101,7 +101,7 @@ def test_no_such_file_and_unknown_share(sim_ro: Any, ro_svc: LockService, ro_cli
     result = ro_svc.search(parse_query("\\\\lab\\Finance\\nope\\x.xlsx"))
     assert result.no_such_file and result.resolved_path == "/finance/nope/x.xlsx"
     ro_client.stats.reset()
-    with pytest.raises(QueryError, match=r"no SMB share named `Nope`.*Finance"):
+    with pytest.raises(QueryError, match=r"no SMB share named \"Nope\".*Finance"):
         ro_svc.search(parse_query("\\\\lab\\Nope\\x.xlsx"))
     assert (
         ro_client.stats.by_endpoint["/v3/smb/shares/"] == 1
