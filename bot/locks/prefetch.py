@@ -132,7 +132,6 @@ class GrantPrefetch:
         self._per_file: dict[str, tuple[int, Future[list[ShareModeGrant]]]] = {}  # file -> (page, lookup)
         self._listing: GrantListing | None = None
         self._listing_after_page = 0
-        self.requests = 0  # per-file lookups submitted
 
     def on_page(self, pages: int, new: list[FileHandle]) -> None:
         added: list[str] = []
@@ -171,7 +170,6 @@ class GrantPrefetch:
             pages,
             self._pool.submit(_file_grants, self._client, file_id, self._page_limit),
         )
-        self.requests += 1
 
     def cancel(self) -> None:
         if self._listing is not None:

@@ -1,8 +1,8 @@
-"""Plain renderings of a ``SearchResult``: a JSON-ready dict and a terminal table (no Slack here).
+"""Plain renderings of a ``SearchResult`` for ``qlocks search``: a JSON-ready dict and a terminal table.
 
-``result_to_dict`` is the one data shape (``qlocks search --json``); ``format_text`` prints the same data grouped by
-file. ``no_match_hint`` and ``format_duration`` are shared with the Slack renderer. Cluster strings are passed
-through ``printable`` before reaching a terminal so a crafted file name cannot inject escape sequences.
+``result_to_dict`` is the one data shape (``--json``); ``format_text`` prints the same data grouped by file, with
+``no_match_hint`` for an empty answer. Cluster strings are passed through ``printable`` before reaching a terminal
+so a crafted file name cannot inject escape sequences.
 """
 
 from __future__ import annotations

@@ -356,11 +356,6 @@ class QumuloClient:
         path = self._query("/v1/files/locks/smb/share-mode/", owner_address=owner_address, limit=limit)
         return self._pages(path, "grants", ShareModeGrant.from_json, full_page=limit)
 
-    def list_share_mode_grants(
-        self, *, owner_address: str | None = None, limit: int = 1000
-    ) -> list[ShareModeGrant]:
-        return _flatten(self.iter_share_mode_grants(owner_address=owner_address, limit=limit))
-
     def list_file_share_mode_grants(self, ref: str, *, limit: int = 1000) -> list[ShareModeGrant]:
         path = self._query(f"/v1/files/{file_ref(ref)}/locks/smb/share-mode/", limit=limit)
         return _flatten(self._pages(path, "grants", ShareModeGrant.from_json, full_page=limit))
