@@ -189,9 +189,8 @@ class GrantPrefetch:
                 self._submit(file_id, pages)
         by_file = {file_id: f.result() for file_id, (_, f) in self._per_file.items()}
         rest = self._order[self._first :]
-        if (
-            self._listing is None
-        ):  # the scan ended before enough files matched: the rest looked up now (fresh)
+        if self._listing is None:
+            # the scan ended before enough files matched: the rest are looked up now (fresh)
             by_file.update(
                 grants_for_files(
                     self._client, self._pool, rest, listing_pages=pages, page_limit=self._page_limit

@@ -15,6 +15,7 @@ from typing import Any
 from bot.locks.models import FileGroup, LockRow, QueryKind, SearchResult
 from bot.locks.query import example_list, quoted
 from bot.locks.shares import ShareLocation
+from bot.locks.timefmt import format_duration
 
 logger = logging.getLogger(__name__)
 
@@ -29,20 +30,6 @@ def printable(text: str) -> str:
         return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
 
     return _UNPRINTABLE.sub(esc, text)
-
-
-def format_duration(seconds: float | None) -> str:
-    """``None`` -> ``?``; 42 -> ``42s``; 3900 -> ``1h05m``; 200000 -> ``2d07h``."""
-    if seconds is None:
-        return "?"
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
 def no_match_hint(result: SearchResult) -> str:
@@ -174,7 +161,6 @@ def format_text(result: SearchResult) -> str:
 
 
 __all__ = [
-    "format_duration",
     "format_text",
     "no_match_hint",
     "printable",

@@ -1,4 +1,4 @@
-"""Text helpers for Slack: mrkdwn escaping, clipping to Block Kit limits, durations and clock times.
+"""Text helpers for Slack: mrkdwn escaping, clipping to Block Kit limits, command text and clock times.
 
 Pure functions, no Slack imports. Slack's only control characters are ``&``, ``<`` and ``>``; escaping them is enough
 to make a cluster- or user-supplied string render literally and mention nobody (``<!channel>``, ``<@U123>``).
@@ -109,20 +109,6 @@ def mention(user_id: str | None) -> str:
     """``<@U…>`` for a valid user ID, otherwise a neutral word (never interpolate an unchecked ID)."""
     uid = slack_id(user_id)
     return f"<@{uid}>" if uid else "someone"
-
-
-def duration(seconds: float | None) -> str:
-    """``42s``, ``5m``, ``2h 05m``, ``3d 4h``; ``?`` when unknown."""
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "?"
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86400}d {s % 86400 // 3600}h"
 
 
 def clock_time(epoch_s: float, *, seconds: bool = False) -> str:

@@ -9,7 +9,6 @@ from bot.slack.text import (
     clip,
     code,
     command_text,
-    duration,
     escape,
     escape_clip,
     mention,
@@ -81,15 +80,6 @@ def test_mentions_only_for_real_ids() -> None:
     assert mention(None) == "someone"
     assert slack_id("W0123ABC") == "W0123ABC"
     assert slack_id("u012") is None
-
-
-def test_duration() -> None:
-    assert duration(None) == "?"
-    assert duration(float("nan")) == "?"
-    assert duration(42) == "42s"
-    assert duration(300) == "5m"
-    assert duration(2 * 3600 + 5 * 60) == "2h 05m"
-    assert duration(3 * 86400 + 4 * 3600) == "3d 4h"
 
 
 def test_code_span_cannot_be_broken_by_a_backtick() -> None:
