@@ -14,7 +14,7 @@ from bot.slack.deps import ProgressPolicy
 from bot.slack.refs import decode_ref
 from tests.fakes.signing import bolt_request, signed_command
 from tests.slack.blockcheck import assert_valid_blocks
-from tests.slack.conftest import CLUSTER, ELSEWHERE, OPS, USER, Harness
+from tests.slack.conftest import ELSEWHERE, OPS, USER, Harness
 
 
 def ack_text(resp: Any) -> str:
@@ -81,7 +81,7 @@ def test_slack_escaping_and_links_are_undone_once(harness: Harness) -> None:
     fs = h.sim.state.shares[0]["fs_path"].rstrip("/")
     share = h.sim.state.shares[0]["share_name"]
     path = h.sim.state.add_handle(f"{fs}/pasted/x.xlsx", user="erin")
-    url = f"smb://{CLUSTER}/{share}/pasted/x.xlsx"
+    url = f"smb://qumulo/{share}/pasted/x.xlsx"
     message = h.search(f"<{url}|{url}>")
     assert found(message) == {path}
     assert url in json.dumps(message["blocks"])  # the byline quotes the path, not the markup
