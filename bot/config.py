@@ -6,7 +6,6 @@ Secrets are ``repr=False`` so a logged config never shows them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -231,8 +230,3 @@ def _host_name(host: str | None) -> str | None:
         return _split_host(host)[1]
     except ConfigError:
         return host
-
-
-def environ() -> Mapping[str, str]:
-    """The process environment (a seam for tests)."""
-    return os.environ

@@ -14,7 +14,7 @@ from typing import TextIO
 
 from bot.compose import build_domain
 from bot.config import QlocksConfig, QumuloConfig
-from bot.locks.query import QueryError
+from bot.locks.query import QueryError, parse_query
 from bot.locks.report import format_text, result_to_dict
 
 logger = logging.getLogger(__name__)
@@ -42,19 +42,23 @@ def run_search(
     qumulo = QumuloConfig.from_env(env)
     qlocks = QlocksConfig.from_env(env)
     show_progress = not as_json and err.isatty()
-    with build_domain(qumulo, qlocks) as domain:
-        client, service = domain.client, domain.service
-        try:
-            result = service.search(text, progress=_progress(err) if show_progress else None)
-        except QueryError as exc:
-            err.write(f"qlocks: {exc}\n")
-            return 2
-        finally:
-            if show_progress:
-                err.write("\r\x1b[K")
-        logger.info(
-            "search %r: %d handle(s), %d request(s)", text, result.total_handles, client.stats.requests
-        )
+    try:
+        query = parse_query(text)  # the command line is plain text: nothing to unescape
+        with build_domain(qumulo, qlocks) as domain:
+            try:
+                result = domain.service.search(query, progress=_progress(err) if show_progress else None)
+            finally:
+                if show_progress:
+                    err.write("\r\x1b[K")
+            logger.info(
+                "search %r: %d handle(s), %d request(s)",
+                text,
+                result.total_handles,
+                domain.client.stats.requests,
+            )
+    except QueryError as exc:
+        err.write(f"qlocks: {exc}\n")
+        return 2
     if as_json:
         json.dump(result_to_dict(result), out, indent=2, ensure_ascii=False)
         out.write("\n")

@@ -67,3 +67,15 @@ def test_configuration_and_auth_errors_propagate(sim_ro: Any) -> None:
         run("xlsx", {}, as_json=False)
     with pytest.raises(QumuloAuthError):
         run("xlsx", env_for(sim_ro, QUMULO_ACCESS_TOKEN="access-v1:wrong"), as_json=False)
+
+
+def test_the_command_line_searches_for_the_text_as_typed(sim: Any) -> None:
+    """``qlocks search 'R&amp;D'`` looks for those eight characters: only Slack escapes ``&``, ``<`` and ``>``."""
+    sim.state.add_handle("/finance/zq-R&D plan.xlsx", user="dana")
+    sim.state.add_handle("/finance/zq-R&amp;D notes.xlsx", user="dana")
+    code, raw, _ = run("zq-R&amp;D", env_for(sim), as_json=True)
+    data = json.loads(raw)
+    assert code == 0 and data["query"]["value"] == data["query"]["text"] == "zq-R&amp;D"
+    assert [f["path"] for f in data["files"]] == ["/finance/zq-R&amp;D notes.xlsx"]
+    code, raw, _ = run("<smb://lab/Finance/x.xlsx>", env_for(sim), as_json=True)  # no Slack link markup here
+    assert code == 0 and json.loads(raw)["query"]["kind"] == "fragment"

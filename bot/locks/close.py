@@ -28,7 +28,7 @@ _NOT_FOUND = re.compile(
 
 
 def validate_ref(ref: HandleRef) -> str | None:
-    """Why this ref cannot be acted on (it comes back from Slack and is untrusted), or None."""
+    """Why this ref cannot be acted on (it comes back from a button and is untrusted), or None."""
     if not ref.location or len(ref.location) > MAX_LOCATION or not ref.location.isprintable():
         return "The handle reference is not valid (bad location); search again."
     if not ref.file_number.isdigit() or len(ref.file_number) > 20:

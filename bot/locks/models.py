@@ -27,7 +27,7 @@ class Query:
 class HandleRef:
     """What a Close button carries: enough to re-find *that* handle and check it is still the same one.
 
-    Untrusted when it comes back from Slack: the close path re-fetches the handle and compares.
+    Untrusted when it comes back from the button: the close path re-fetches the handle and compares.
     """
 
     location: str
@@ -45,9 +45,8 @@ class LockRow:
     client_ip: str | None
     client_host: str | None
     access: tuple[str, ...]  # short access names, e.g. ("read", "write", "delete")
-    share_mode: tuple[
-        str, ...
-    ]  # short share-mode names of the matching grant, e.g. ("read", "exclude-write")
+    # short share-mode names of the matching grant, e.g. ("read", "exclude-write")
+    share_mode: tuple[str, ...]
     node: str | None  # node the client is connected to
     session_open_s: float | None
     session_idle_s: float | None
@@ -78,8 +77,7 @@ class SearchResult:
     scanned_handles: int  # how many handles the search looked at
     exact: bool = False  # answered by the narrow O(1) lookup
     no_such_file: bool = False  # an exact path that does not exist
-    # Added by the search (issue 4); all optional, so older constructors keep working:
-    resolved_path: str | None = None  # the FS path an exact/UNC query was translated to
+    resolved_path: str | None = None  # the FS path an exact/UNC query (or a folder) was translated to
     omitted_handles: int = 0  # matches beyond the row cap (counted, not returned)
     notes: tuple[str, ...] = ()  # degradations worth showing once ("sessions not readable: ...")
 

@@ -132,7 +132,6 @@ class GrantPrefetch:
         self._per_file: dict[str, tuple[int, Future[list[ShareModeGrant]]]] = {}  # file -> (page, lookup)
         self._listing: GrantListing | None = None
         self._listing_after_page = 0
-        self.requests = 0  # per-file lookups submitted
 
     def on_page(self, pages: int, new: list[FileHandle]) -> None:
         added: list[str] = []
@@ -171,7 +170,6 @@ class GrantPrefetch:
             pages,
             self._pool.submit(_file_grants, self._client, file_id, self._page_limit),
         )
-        self.requests += 1
 
     def cancel(self) -> None:
         if self._listing is not None:
@@ -191,9 +189,8 @@ class GrantPrefetch:
                 self._submit(file_id, pages)
         by_file = {file_id: f.result() for file_id, (_, f) in self._per_file.items()}
         rest = self._order[self._first :]
-        if (
-            self._listing is None
-        ):  # the scan ended before enough files matched: the rest looked up now (fresh)
+        if self._listing is None:
+            # the scan ended before enough files matched: the rest are looked up now (fresh)
             by_file.update(
                 grants_for_files(
                     self._client, self._pool, rest, listing_pages=pages, page_limit=self._page_limit

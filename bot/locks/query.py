@@ -9,8 +9,9 @@ Accepted forms (documented in ``/qlocks help`` and the README):
   ``smb://cluster/Finance/2026/budget%20v2.xlsx``: a share path, translated through the cluster's share list;
 - ``ip:10.1.2.3``, ``host:laptop-42``, ``user:dana`` (also ``user:CORP\\dana``).
 
-Slack sends ``&``, ``<`` and ``>`` as ``&amp;``, ``&lt;`` and ``&gt;`` and may wrap links as ``<url|label>``;
-both are undone here. Surrounding quotes or backticks are dropped. ``QueryError`` messages are shown to users.
+The text is plain: whatever a front end received (Slack's entity escaping and link markup) is undone there,
+before it gets here. Surrounding quotes or backticks, as people paste paths, are dropped. ``QueryError`` messages
+are shown to users.
 """
 
 from __future__ import annotations
@@ -27,9 +28,15 @@ logger = logging.getLogger(__name__)
 MIN_FRAGMENT = 2
 MAX_QUERY = 4096
 
+#: One search of each form, as a user would type it (front ends render them their own way).
 EXAMPLES = (
-    "`budget.xlsx` (part of a path), `/finance/2026/budget.xlsx`, `\\\\cluster\\Finance\\2026\\budget.xlsx`, "
-    "`smb://cluster/Finance/2026/budget.xlsx`, `ip:10.1.2.3`, `host:laptop-42`, `user:dana`"
+    "budget.xlsx",
+    "/finance/2026/budget.xlsx",
+    "\\\\cluster\\Finance\\2026\\budget.xlsx",
+    "smb://cluster/Finance/2026/budget.xlsx",
+    "ip:10.1.2.3",
+    "host:laptop-42",
+    "user:dana",
 )
 
 _QUOTES = {'"': '"', "'": "'", "`": "`", "“": "”", "‘": "’", "«": "»"}
@@ -39,23 +46,26 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class QueryError(ValueError):
-    """The search text cannot be understood; the message is written for the user."""
+    """The search text cannot be understood; the message is written for the user (plain text)."""
 
 
-def unescape_slack(text: str) -> str:
-    """Undo Slack's ``&amp; &lt; &gt;`` escaping (``&amp;lt;`` correctly becomes ``&lt;``)."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+def quoted(value: str) -> str:
+    """How the domain's plain-text messages quote a value: in double quotes."""
+    return f'"{value}"'
+
+
+def example_list() -> str:
+    """``EXAMPLES`` as plain text: ``"budget.xlsx" (part of a path), "/finance/2026/budget.xlsx", …``."""
+    first, *rest = EXAMPLES
+    return ", ".join([f"{quoted(first)} (part of a path)", *map(quoted, rest)])
 
 
 def _strip_wrappers(text: str) -> str:
-    """Drop Slack link markup ``<url|label>`` / ``<url>``, code backticks and surrounding quotes."""
+    """Drop surrounding quotes and (triple) backticks, as often pasted around a path."""
     changed = True
     while changed and len(text) >= 2:
         changed = False
-        if text.startswith("<") and text.endswith(">"):
-            text = text[1:-1].split("|", 1)[0].strip()
-            changed = True
-        elif text.startswith("```") and text.endswith("```") and len(text) >= 6:
+        if text.startswith("```") and text.endswith("```") and len(text) >= 6:
             text = text[3:-3].strip()
             changed = True
         elif text[0] in _QUOTES and text.endswith(_QUOTES[text[0]]):
@@ -71,7 +81,7 @@ def normalize_path(path: str) -> str:
         if part in ("", "."):
             continue
         if part == "..":
-            raise QueryError("Paths with `..` are not supported: give the full path without it.")
+            raise QueryError('Paths with ".." are not supported: give the full path without it.')
         parts.append(part)
     return "/" + "/".join(parts)
 
@@ -79,7 +89,7 @@ def normalize_path(path: str) -> str:
 def _share_query(text: str, cluster: str, share: str, rest: str) -> Query:
     if not cluster or not share:
         raise QueryError(
-            f"`{text}` needs a share name: `\\\\cluster\\Share\\path\\file` or `smb://cluster/Share/path/file`."
+            f'{quoted(text)} needs a share name: "\\\\cluster\\Share\\path\\file" or "smb://cluster/Share/path/file".'
         )
     share_path = normalize_path(rest)
     unc = "\\\\" + cluster + "\\" + share + share_path.replace("/", "\\").rstrip("\\")
@@ -115,30 +125,30 @@ def _prefixed(text: str, kind: QueryKind, value: str) -> Query:
         try:
             addr = ipaddress.ip_address(value.strip("[]"))
         except ValueError:
-            raise QueryError(f"`{value}` is not an IP address: try `ip:10.1.2.3`.") from None
+            raise QueryError(f'{quoted(value)} is not an IP address: try "ip:10.1.2.3".') from None
         return Query(kind=kind, value=str(addr), text=text)
     if kind is QueryKind.HOST:
         value = value.rstrip(".")
         if not _HOST.match(value) or len(value) > 253:
             raise QueryError(
-                f"`{value}` is not a host name: try `host:laptop-42` or `host:laptop-42.corp.example`."
+                f'{quoted(value)} is not a host name: try "host:laptop-42" or "host:laptop-42.corp.example".'
             )
         return Query(kind=kind, value=value.lower(), text=text)
     if not value:
-        raise QueryError("`user:` needs a login or display name: try `user:dana` or `user:CORP\\dana`.")
+        raise QueryError('"user:" needs a login or display name: try "user:dana" or "user:CORP\\dana".')
     return Query(kind=kind, value=value, text=text)
 
 
 def parse_query(text: str) -> Query:
     """Turn search text into a :class:`Query`; raise ``QueryError`` with a helpful message."""
-    shown = unescape_slack(text or "").strip()
+    shown = (text or "").strip()
     if len(shown) > MAX_QUERY:
         raise QueryError(f"That search is too long ({len(shown)} characters); the limit is {MAX_QUERY}.")
     raw = _strip_wrappers(shown)
     if _CONTROL.search(raw):
         raise QueryError("The search contains control characters; paste just the path, IP, host or user.")
     if not raw:
-        raise QueryError(f"Tell me what to search for, e.g. {EXAMPLES}.")
+        raise QueryError(f"Tell me what to search for, e.g. {example_list()}.")
     prefix, sep, rest = raw.partition(":")
     if sep and prefix.lower() in ("ip", "host", "user"):
         return _prefixed(shown, QueryKind(prefix.lower()), rest)
@@ -154,10 +164,18 @@ def parse_query(text: str) -> Query:
     fragment = fragment.replace("\\", "/")
     if len(fragment.strip("/")) < MIN_FRAGMENT:
         raise QueryError(
-            f"`{raw}` is too short to search for: give at least {MIN_FRAGMENT} characters of the path, "
-            f"or one of {EXAMPLES}."
+            f"{quoted(raw)} is too short to search for: give at least {MIN_FRAGMENT} characters of the path, "
+            f"or one of {example_list()}."
         )
     return Query(kind=QueryKind.FRAGMENT, value=fragment, text=shown)
 
 
-__all__ = ["EXAMPLES", "MIN_FRAGMENT", "QueryError", "normalize_path", "parse_query", "unescape_slack"]
+__all__ = [
+    "EXAMPLES",
+    "MIN_FRAGMENT",
+    "QueryError",
+    "example_list",
+    "normalize_path",
+    "parse_query",
+    "quoted",
+]

@@ -1,8 +1,8 @@
-"""Plain renderings of a ``SearchResult``: a JSON-ready dict and a terminal table (no Slack here).
+"""Plain renderings of a ``SearchResult`` for ``qlocks search``: a JSON-ready dict and a terminal table.
 
-``result_to_dict`` is the one data shape (``qlocks search --json``); ``format_text`` prints the same data grouped by
-file. ``no_match_hint`` and ``format_duration`` are shared with the Slack renderer. Cluster strings are passed
-through ``printable`` before reaching a terminal so a crafted file name cannot inject escape sequences.
+``result_to_dict`` is the one data shape (``--json``); ``format_text`` prints the same data grouped by file, with
+``no_match_hint`` for an empty answer. Cluster strings are passed through ``printable`` before reaching a terminal
+so a crafted file name cannot inject escape sequences.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import re
 from typing import Any
 
 from bot.locks.models import FileGroup, LockRow, QueryKind, SearchResult
-from bot.locks.query import EXAMPLES
+from bot.locks.query import example_list, quoted
 from bot.locks.shares import ShareLocation
+from bot.locks.timefmt import format_duration
 
 logger = logging.getLogger(__name__)
 
@@ -31,20 +32,6 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(esc, text)
 
 
-def format_duration(seconds: float | None) -> str:
-    """``None`` -> ``?``; 42 -> ``42s``; 3900 -> ``1h05m``; 200000 -> ``2d07h``."""
-    if seconds is None:
-        return "?"
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
-
-
 def no_match_hint(result: SearchResult) -> str:
     """One or two sentences for an empty answer: what was searched, and what to try."""
     q = result.query
@@ -54,20 +41,20 @@ def no_match_hint(result: SearchResult) -> str:
         )
         return (
             f"No such file on {result.cluster}: {q.value}{where}. Check the spelling (paths are case-sensitive), "
-            "or search for part of the name, e.g. `budget.xlsx`."
+            'or search for part of the name, e.g. "budget.xlsx".'
         )
     scanned = f" among {result.scanned_handles:,} open handles" if result.scanned_handles else ""
     if q.kind is QueryKind.PATH:
         return f"Nobody has {result.resolved_path or q.value} open on {result.cluster}{scanned}; it is not locked by SMB."
     if q.kind is QueryKind.FRAGMENT:
         return (
-            f"No open handle on {result.cluster} has `{q.value}` in its path{scanned}. Try a shorter part of the name, "
-            f"the full path, or one of {EXAMPLES}."
+            f"No open handle on {result.cluster} has {quoted(q.value)} in its path{scanned}. Try a shorter part of "
+            f"the name, the full path, or one of {example_list()}."
         )
     what = {QueryKind.IP: "client", QueryKind.HOST: "client", QueryKind.USER: "user"}[q.kind]
     return (
-        f"No open handles for {what} `{q.value}` on {result.cluster}{scanned}. Check the spelling, "
-        f"or search by path instead (e.g. `budget.xlsx`)."
+        f"No open handles for {what} {quoted(q.value)} on {result.cluster}{scanned}. Check the spelling, "
+        'or search by path instead (e.g. "budget.xlsx").'
     )
 
 
@@ -174,7 +161,6 @@ def format_text(result: SearchResult) -> str:
 
 
 __all__ = [
-    "format_duration",
     "format_text",
     "no_match_hint",
     "printable",

@@ -1,61 +1,104 @@
-"""The four search strategies behind ``LockService.search`` (one function per query kind).
+"""The four search strategies behind ``LockService.search``, one function per query kind.
 
-Each returns a ``SearchResult``; ``svc`` provides the client, the worker pool, the caches and the join.
+``by_path`` (full paths: the narrow lookup), ``by_fragment`` (part of a path), ``by_user`` (``user:``) and
+``by_client`` (``ip:``, ``host:``). Each takes a :class:`SearchContext` (the client, the worker pools, the cached
+cluster directory and the limits; built once by the service) and returns a ``SearchResult``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
-from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection, Iterable
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass
 
-from bot.locks.directory import SessionSnapshot
+from bot.locks import assemble
+from bot.locks.directory import ClusterDirectory, SessionSnapshot
 from bot.locks.join import index_grants
 from bot.locks.match import host_matches, similar_names, user_matches
-from bot.locks.models import LockRow, Query, QueryKind, SearchResult
+from bot.locks.models import FileGroup, LockRow, Query, QueryKind, SearchResult
 from bot.locks.prefetch import UNCONFIRMED_NOTE, GrantPrefetch, settle
-from bot.locks.query import QueryError
+from bot.locks.query import QueryError, quoted
 from bot.locks.scan import grants_for_files, grants_from_clients, scan_handles
 from bot.locks.shares import ShareMap
+from bot.qumulo.client import QumuloClient
 from bot.qumulo.errors import QumuloNotFound
 from bot.qumulo.models import FileHandle, ShareModeGrant
-
-if TYPE_CHECKING:
-    from bot.locks.service import LockService, Progress
 
 logger = logging.getLogger(__name__)
 
 DIRECTORY = "FS_FILE_TYPE_DIRECTORY"
 
+Progress = Callable[[int], None]
 
-def exact(svc: LockService, query: Query, *, as_of: float, progress: Progress | None) -> SearchResult:
+
+@dataclass(frozen=True, slots=True)
+class SearchContext:
+    """What a strategy works with. ``pool``: short tasks (listings started next to a scan, narrow lookups,
+    identity and session lookups); ``bulk_pool``: the many small per-file grant lookups of a scan."""
+
+    client: QumuloClient
+    pool: Executor
+    bulk_pool: Executor
+    directory: ClusterDirectory
+    cluster_name: str
+    max_rows: int
+    page_limit: int
+
+    def result(
+        self,
+        query: Query,
+        groups: Iterable[FileGroup],
+        notes: Iterable[str],
+        *,
+        as_of: float,
+        scanned_handles: int,
+        exact: bool = False,
+        no_such_file: bool = False,
+        resolved_path: str | None = None,
+        omitted_handles: int = 0,
+    ) -> SearchResult:
+        return SearchResult(
+            query=query,
+            files=tuple(groups),
+            cluster=self.cluster_name,
+            as_of=as_of,
+            scanned_handles=scanned_handles,
+            exact=exact,
+            no_such_file=no_such_file,
+            resolved_path=resolved_path,
+            omitted_handles=omitted_handles,
+            notes=tuple(notes),
+        )
+
+
+def by_path(ctx: SearchContext, query: Query, *, as_of: float, progress: Progress | None) -> SearchResult:
     """A full path: attributes -> id -> that file's handles + grants (concurrently) -> join."""
     notes: list[str] = []
     shares_f: Future[ShareMap] | None = None
     shares_notes: list[str] = []
     if query.share is not None:  # a UNC path needs the share list first
-        shares = svc.directory.share_map(notes, required=True)
+        shares = ctx.directory.share_map(notes, required=True)
         fs_path = shares.to_fs_path(query.share, query.share_path or "/")
         if fs_path is None:  # maybe a share created since the list was cached: look once more
-            svc.directory.forget_shares()
-            shares = svc.directory.share_map(notes, required=True)
+            ctx.directory.forget_shares()
+            shares = ctx.directory.share_map(notes, required=True)
             fs_path = shares.to_fs_path(query.share, query.share_path or "/")
         if fs_path is None:
             known = ", ".join(shares.names[:12]) or "none readable"
-            raise QueryError(f"The cluster has no SMB share named `{query.share}` (shares: {known}).")
+            raise QueryError(f"The cluster has no SMB share named {quoted(query.share)} (shares: {known}).")
     else:  # an FS path: the share list (for the share column; cached) loads concurrently with the attributes
         fs_path = query.value
-        shares_f = svc.pool.submit(svc.directory.share_map, shares_notes)
+        shares_f = ctx.pool.submit(ctx.directory.share_map, shares_notes)
     try:
         try:
-            attrs = svc.client.file_attributes(fs_path)
+            attrs = ctx.client.file_attributes(fs_path)
         finally:
             if shares_f is not None:
                 shares_f.result()
                 notes.extend(n for n in shares_notes if n not in notes)
     except QumuloNotFound:
-        return svc.result(
+        return ctx.result(
             query,
             (),
             notes,
@@ -74,27 +117,29 @@ def exact(svc: LockService, query: Query, *, as_of: float, progress: Progress | 
         def under(h: FileHandle) -> bool:
             return h.path is not None and (h.path == path or h.path.startswith(base + "/"))
 
-        return _path_scan(svc, query, under, notes, as_of=as_of, progress=progress, resolved_path=path)
-    handles, grants = svc.narrow(attrs.id)
+        return _path_scan(ctx, query, under, notes, as_of=as_of, progress=progress, resolved_path=path)
+    handles, grants = assemble.narrow(ctx.client, ctx.pool, attrs.id)
     if progress is not None:
         progress(len(handles))
-    groups = svc.join(
+    groups = assemble.join(
+        ctx.directory,
+        ctx.pool,
         handles,
         {attrs.id: grants},
         notes,
         fallback_paths={attrs.id: path},
         prefetch_hosts=(g.owner_address for g in grants),
     )
-    return svc.result(
+    return ctx.result(
         query, groups, notes, as_of=as_of, scanned_handles=len(handles), exact=True, resolved_path=path
     )
 
 
-def fragment(svc: LockService, query: Query, *, as_of: float, progress: Progress | None) -> SearchResult:
+def by_fragment(ctx: SearchContext, query: Query, *, as_of: float, progress: Progress | None) -> SearchResult:
     """Case-insensitive substring of the FS path, or of ``/Share/path`` (users often type the share name)."""
     notes: list[str] = []
     frag = query.value.casefold()
-    shares = svc.directory.share_map(notes)
+    shares = ctx.directory.share_map(notes)
     via_share = "/" in frag and len(shares) > 0
 
     def keep(h: FileHandle) -> bool:
@@ -107,11 +152,11 @@ def fragment(svc: LockService, query: Query, *, as_of: float, progress: Progress
             return where is not None and frag in f"/{where.share}{where.share_path}".casefold()
         return False
 
-    return _path_scan(svc, query, keep, notes, as_of=as_of, progress=progress)
+    return _path_scan(ctx, query, keep, notes, as_of=as_of, progress=progress)
 
 
 def _path_scan(
-    svc: LockService,
+    ctx: SearchContext,
     query: Query,
     keep: Callable[[FileHandle], bool],
     notes: list[str],
@@ -120,15 +165,15 @@ def _path_scan(
     progress: Progress | None,
     resolved_path: str | None = None,
 ) -> SearchResult:
-    sessions_f = svc.pool.submit(svc.directory.all_sessions)  # concurrently with the scan; cached for later
-    prefetch = GrantPrefetch(svc.client, svc.bulk_pool, page_limit=svc.page_limit)
+    sessions_f = ctx.pool.submit(ctx.directory.all_sessions)  # concurrently with the scan; cached for later
+    prefetch = GrantPrefetch(ctx.client, ctx.bulk_pool, page_limit=ctx.page_limit)
     try:
         scan = scan_handles(
-            svc.client,
+            ctx.client,
             keep,
-            max_rows=svc.max_rows,
+            max_rows=ctx.max_rows,
             progress=progress,
-            page_limit=svc.page_limit,
+            page_limit=ctx.page_limit,
             on_page=prefetch.on_page,
         )
         listed = prefetch.finish(scan.pages)
@@ -138,19 +183,27 @@ def _path_scan(
     owners = {h.owner for h in scan.handles}
     by_owner = {o: snap.by_owner.get(o, []) for o in owners}
     settled = settle(
-        svc.client,
-        svc.bulk_pool,
+        ctx.client,
+        ctx.bulk_pool,
         listed,
         scan.handles,
         by_owner if snap.available else {},
-        page_limit=svc.page_limit,
+        page_limit=ctx.page_limit,
     )
     grants = settled.by_file
     if settled.unconfirmed:
         notes.append(UNCONFIRMED_NOTE.format(n=settled.unconfirmed))
     sessions = (by_owner, snap.available)
-    groups = svc.join(scan.handles, grants, notes, sessions=sessions, complete_files=scan.omitted == 0)
-    return svc.result(
+    groups = assemble.join(
+        ctx.directory,
+        ctx.pool,
+        scan.handles,
+        grants,
+        notes,
+        sessions=sessions,
+        complete_files=scan.omitted == 0,
+    )
+    return ctx.result(
         query,
         groups,
         notes,
@@ -161,10 +214,10 @@ def _path_scan(
     )
 
 
-def user(svc: LockService, query: Query, *, as_of: float, progress: Progress | None) -> SearchResult:
+def by_user(ctx: SearchContext, query: Query, *, as_of: float, progress: Progress | None) -> SearchResult:
     """Handles owned by the user's identities (found through their sessions)."""
     notes: list[str] = []
-    snap = svc.directory.all_sessions(required=True)
+    snap = ctx.directory.all_sessions(required=True)
     everyone = snap.sessions()
     mine = [s for s in everyone if user_matches(query.value, s)]
     if not mine:
@@ -172,31 +225,31 @@ def user(svc: LockService, query: Query, *, as_of: float, progress: Progress | N
         notes.append(
             f"no SMB session for user {query.value}" + (f" (did you mean {', '.join(hint)}?)" if hint else "")
         )
-        return svc.result(query, (), notes, as_of=as_of, scanned_handles=0)
+        return ctx.result(query, (), notes, as_of=as_of, scanned_handles=0)
     owners = {s.auth_id for s in mine}
     return _client_scan(
-        svc, query, {s.originator for s in mine}, owners, notes, as_of=as_of, progress=progress
+        ctx, query, {s.originator for s in mine}, owners, notes, as_of=as_of, progress=progress
     )
 
 
-def client(svc: LockService, query: Query, *, as_of: float, progress: Progress | None) -> SearchResult:
+def by_client(ctx: SearchContext, query: Query, *, as_of: float, progress: Progress | None) -> SearchResult:
     """``ip:`` (one client) or ``host:`` (the client IPs whose name matches, via the cluster's DNS)."""
     notes: list[str] = []
     if query.kind is QueryKind.IP:
-        return _client_scan(svc, query, {query.value}, None, notes, as_of=as_of, progress=progress)
-    snap = svc.directory.all_sessions(required=True)
-    names = svc.directory.hostnames_for(snap.originators(), notes, required=True)
+        return _client_scan(ctx, query, {query.value}, None, notes, as_of=as_of, progress=progress)
+    snap = ctx.directory.all_sessions(required=True)
+    names = ctx.directory.hostnames_for(snap.originators(), notes, required=True)
     ips = {ip for ip, name in names.items() if host_matches(query.value, name)}
     if not ips:
         notes.append(
             f"no connected SMB client is named {query.value} ({len(snap.originators())} clients checked)"
         )
-        return svc.result(query, (), notes, as_of=as_of, scanned_handles=0)
-    return _client_scan(svc, query, ips, None, notes, as_of=as_of, progress=progress)
+        return ctx.result(query, (), notes, as_of=as_of, scanned_handles=0)
+    return _client_scan(ctx, query, ips, None, notes, as_of=as_of, progress=progress)
 
 
 def _client_scan(
-    svc: LockService,
+    ctx: SearchContext,
     query: Query,
     ips: Collection[str],
     owners: Collection[str] | None,
@@ -212,9 +265,9 @@ def _client_scan(
     sessions from several clients, the file's full grant list is fetched after the scan so the join can tell
     them apart; for the others the client is their only one and the filtered grants add share mode and node.
     """
-    sessions_f = svc.pool.submit(svc.directory.all_sessions)
+    sessions_f = ctx.pool.submit(ctx.directory.all_sessions)
     grant_fs = [
-        svc.pool.submit(grants_from_clients, svc.client, [ip], page_limit=svc.page_limit)
+        ctx.pool.submit(grants_from_clients, ctx.client, [ip], page_limit=ctx.page_limit)
         for ip in sorted(ips)
     ]
     ipset = set(ips)
@@ -225,7 +278,7 @@ def _client_scan(
             wanted.append(_owner_or_file_filter(sessions_f.result(), grant_fs, ipset, owners))
         return wanted[0](h)
 
-    scan = scan_handles(svc.client, keep, max_rows=svc.max_rows, progress=progress, page_limit=svc.page_limit)
+    scan = scan_handles(ctx.client, keep, max_rows=ctx.max_rows, progress=progress, page_limit=ctx.page_limit)
     snap = sessions_f.result()
     grants = index_grants(g for f in grant_fs for g in f.result())
     kept_owners = {h.owner for h in scan.handles}
@@ -236,14 +289,16 @@ def _client_scan(
     mixed_files = {h.file_number for h in scan.handles if h.owner in roaming}
     grants.update(
         grants_for_files(
-            svc.client, svc.bulk_pool, mixed_files, listing_pages=scan.pages, page_limit=svc.page_limit
+            ctx.client, ctx.bulk_pool, mixed_files, listing_pages=scan.pages, page_limit=ctx.page_limit
         )
     )
 
     def from_these_clients(row: LockRow) -> bool:
         return owners is not None or row.client_ip is None or row.client_ip in ipset
 
-    groups = svc.join(
+    groups = assemble.join(
+        ctx.directory,
+        ctx.pool,
         scan.handles,
         grants,
         notes,
@@ -251,7 +306,7 @@ def _client_scan(
         complete_files=False,
         row_filter=from_these_clients,
     )
-    return svc.result(
+    return ctx.result(
         query, groups, notes, as_of=as_of, scanned_handles=scan.scanned, omitted_handles=scan.omitted
     )
 
@@ -272,4 +327,4 @@ def _owner_or_file_filter(
     return lambda h: h.file_number in files
 
 
-__all__ = ["client", "exact", "fragment", "user"]
+__all__ = ["Progress", "SearchContext", "by_client", "by_fragment", "by_path", "by_user"]

@@ -15,32 +15,27 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from bot.locks import assemble, searches
 from bot.locks import close as closing
-from bot.locks import searches
 from bot.locks.cache import TTLCache
-from bot.locks.directory import SESSIONS_UNREADABLE, ClusterDirectory
-from bot.locks.join import JoinContext, build_groups, holder_name
+from bot.locks.directory import ClusterDirectory
 from bot.locks.models import (
     CloseOutcome,
     CloseStatus,
-    FileGroup,
     HandleRef,
     LockRow,
     Query,
     QueryKind,
     SearchResult,
 )
-from bot.locks.query import parse_query
+from bot.locks.searches import Progress
 from bot.qumulo.client import QumuloClient
 from bot.qumulo.errors import QumuloAuthError, QumuloError, QumuloNotFound, QumuloPermissionError
-from bot.qumulo.models import FileHandle, ShareModeGrant, SmbSession
 
 logger = logging.getLogger(__name__)
-
-Progress = Callable[[int], None]
 
 
 class LockService:
@@ -62,8 +57,6 @@ class LockService:
     ) -> None:
         self.client = client
         self.cluster_name = cluster_name
-        self.max_rows = max_rows
-        self.page_limit = page_limit
         self._wall_clock = wall_clock
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qlocks-search")
         # Per-file grant lookups of big scans go to their own pool, so they never queue ahead of the short
@@ -76,6 +69,15 @@ class LockService:
             shares_ttl_s=shares_ttl_s,
             names_ttl_s=names_ttl_s,
             clock=clock,
+        )
+        self._context = searches.SearchContext(
+            client=client,
+            pool=self._pool,
+            bulk_pool=self._bulk,
+            directory=self.directory,
+            cluster_name=cluster_name,
+            max_rows=max_rows,
+            page_limit=page_limit,
         )
         self._results: TTLCache[tuple[str, str], SearchResult] = TTLCache(
             cache_ttl_s, clock=clock, max_entries=256
@@ -100,9 +102,8 @@ class LockService:
             self.directory.invalidate()
 
     # -- search -----------------------------------------------------------------------------------
-    def search(self, text: str, *, progress: Progress | None = None) -> SearchResult:
-        """Parse and run a search. Raises ``QueryError`` (user-facing) or ``QumuloError``."""
-        query = parse_query(text)
+    def search(self, query: Query, *, progress: Progress | None = None) -> SearchResult:
+        """Run a parsed search (``parse_query``). Raises ``QueryError`` (user-facing) or ``QumuloError``."""
         key = (query.kind.value, query.value.casefold() if query.kind is QueryKind.FRAGMENT else query.value)
         result = self._results.get(key, lambda: self._search(query, progress))
         # One cache entry serves every spelling of the same search (``Budget``/``budget``, a UNC path and its
@@ -112,107 +113,14 @@ class LockService:
     def _search(self, query: Query, progress: Progress | None) -> SearchResult:
         as_of = self._wall_clock()
         logger.info("search %s %r", query.kind.value, query.value)
+        ctx = self._context
         if query.kind is QueryKind.PATH:
-            return searches.exact(self, query, as_of=as_of, progress=progress)
+            return searches.by_path(ctx, query, as_of=as_of, progress=progress)
         if query.kind is QueryKind.FRAGMENT:
-            return searches.fragment(self, query, as_of=as_of, progress=progress)
+            return searches.by_fragment(ctx, query, as_of=as_of, progress=progress)
         if query.kind is QueryKind.USER:
-            return searches.user(self, query, as_of=as_of, progress=progress)
-        return searches.client(self, query, as_of=as_of, progress=progress)
-
-    # -- shared by the searches and the close path -------------------------------------------------
-    @property
-    def pool(self) -> ThreadPoolExecutor:
-        """Short tasks: listings started next to a scan, narrow lookups, identity and session lookups."""
-        return self._pool
-
-    @property
-    def bulk_pool(self) -> ThreadPoolExecutor:
-        """Many small per-file grant lookups of a scan."""
-        return self._bulk
-
-    def narrow(self, file_number: str) -> tuple[list[FileHandle], list[ShareModeGrant]]:
-        """This file's handles and share-mode grants, fetched concurrently (2 requests)."""
-        handles_f = self._pool.submit(
-            self.client.list_file_handles, file_number=file_number, resolve_paths=True
-        )
-        grants_f = self._pool.submit(self.client.list_file_share_mode_grants, file_number)
-        try:
-            handles = [h for h in handles_f.result() if h.file_number == file_number]
-        except QumuloNotFound:
-            handles = []
-        try:
-            grants = [g for g in grants_f.result() if g.file_id == file_number]
-        except QumuloNotFound:
-            grants = []
-        return handles, grants
-
-    def join(
-        self,
-        handles: Sequence[FileHandle],
-        grants_by_file: Mapping[str, Sequence[ShareModeGrant]],
-        notes: list[str],
-        *,
-        sessions: tuple[Mapping[str, Sequence[SmbSession]], bool] | None = None,
-        fallback_paths: Mapping[str, str] | None = None,
-        complete_files: bool = True,
-        row_filter: Callable[[LockRow], bool] | None = None,
-        prefetch_hosts: Iterable[str] = (),
-    ) -> list[FileGroup]:
-        """Join with cached sessions, names, shares and host names (each fetched for what is needed only).
-
-        ``prefetch_hosts``: client IPs to resolve concurrently with the session lookups (an exact lookup passes
-        its grants' clients, which are the rows' clients, so DNS costs no round trip of its own).
-        """
-        owners = {h.owner for h in handles}
-        dns_notes: list[str] = []
-        wanted_hosts = sorted(set(prefetch_hosts))
-        dns_f = (
-            self._pool.submit(self.directory.hostnames_for, wanted_hosts, dns_notes) if wanted_hosts else None
-        )
-        by_owner, known = sessions if sessions is not None else self.directory.sessions_for(owners)
-        if not known and SESSIONS_UNREADABLE not in notes:
-            notes.append(SESSIONS_UNREADABLE)
-        ctx = JoinContext(
-            sessions_by_owner=by_owner, sessions_known=known, shares=self.directory.share_map(notes)
-        )
-        unnamed = [o for o in owners if holder_name(o, ctx) == o]
-        ctx = dataclasses.replace(ctx, names=self.directory.names_for(unnamed, notes))
-        groups = build_groups(
-            handles, grants_by_file, ctx, fallback_paths=fallback_paths, complete_files=complete_files
-        )
-        if row_filter is not None:
-            groups = [
-                dataclasses.replace(g, rows=rows)
-                for g in groups
-                if (rows := tuple(r for r in g.rows if row_filter(r)))
-            ]
-        if dns_f is not None:
-            dns_f.result()  # finished before looking again: the cache answers, no second request
-            notes.extend(n for n in dns_notes if n not in notes)
-        hosts = self.directory.hostnames_for(_client_ips(groups), notes)
-        if hosts:
-            groups = [
-                dataclasses.replace(
-                    g,
-                    rows=tuple(
-                        dataclasses.replace(r, client_host=hosts.get(r.client_ip or "")) for r in g.rows
-                    ),
-                )
-                for g in groups
-            ]
-        return groups
-
-    def result(
-        self, query: Query, groups: Iterable[FileGroup], notes: Sequence[str], **kw: object
-    ) -> SearchResult:
-        return SearchResult(
-            query=query,
-            files=tuple(groups),
-            cluster=self.cluster_name,
-            notes=tuple(notes),
-            **kw,  # type: ignore[arg-type]
-        )
+            return searches.by_user(ctx, query, as_of=as_of, progress=progress)
+        return searches.by_client(ctx, query, as_of=as_of, progress=progress)
 
     # -- re-check and close -----------------------------------------------------------------------
     def recheck(self, ref: HandleRef) -> CloseOutcome | LockRow:
@@ -220,7 +128,7 @@ class LockService:
         problem = closing.validate_ref(ref)
         if problem:
             return closing.failed(ref, problem)
-        handles, grants = self.narrow(ref.file_number)
+        handles, grants = assemble.narrow(self.client, self._pool, ref.file_number)
         handle = closing.find_handle(ref, handles)
         if handle is None:
             return closing.gone(ref)
@@ -231,7 +139,9 @@ class LockService:
             except QumuloNotFound:
                 return closing.gone(ref)
         notes: list[str] = []
-        groups = self.join(
+        groups = assemble.join(
+            self.directory,
+            self._pool,
             handles,
             {ref.file_number: grants},
             notes,
@@ -267,10 +177,6 @@ class LockService:
         if outcome.status is CloseStatus.GONE and outcome.row is None:
             outcome = dataclasses.replace(outcome, row=checked)
         return outcome
-
-
-def _client_ips(groups: Iterable[FileGroup]) -> set[str]:
-    return {r.client_ip for g in groups for r in g.rows if r.client_ip}
 
 
 __all__ = ["LockService", "Progress"]

@@ -1,1 +1,2 @@
-"""Qumulo REST API client (and, in ``simulator/``, a fake cluster for tests and the demo)."""
+"""Qumulo REST API client: ``client`` (session, auth, endpoints), ``paging``, ``mapping`` (statuses -> ``errors``),
+``models`` (typed records). Imports only the standard library, requests, urllib3 and ``bot.config``."""

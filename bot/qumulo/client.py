@@ -1,4 +1,6 @@
-"""Qumulo REST client: one ``requests.Session``, bearer auth, JSON, timeouts, paging, one error mapping.
+"""Qumulo REST client: one ``requests.Session``, bearer auth, JSON, timeouts; the endpoints qlocks uses.
+
+Paged listings follow ``paging.py``; HTTP statuses become exceptions in ``mapping.py`` (one error mapping).
 
 - Only idempotent reads (GET) are retried (urllib3 ``Retry`` with backoff); a close or login is never retried.
 - ``requests`` exceptions are translated at the boundary into ``bot.qumulo.errors`` (callers never import requests).
@@ -14,10 +16,9 @@ import logging
 import threading
 import urllib.parse
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 import urllib3
@@ -33,7 +34,7 @@ from bot.qumulo.errors import (
     QumuloTimeout,
     QumuloTLSError,
 )
-from bot.qumulo.mapping import error_from_response
+from bot.qumulo.mapping import endpoint_name, error_from_response
 from bot.qumulo.models import (
     CloseResult,
     FileAttributes,
@@ -44,13 +45,9 @@ from bot.qumulo.models import (
     SmbShare,
     WhoAmI,
 )
+from bot.qumulo.paging import flatten, iter_pages, with_query
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-#: Upper bound on pages followed in one listing (300k handles at 1000/page is 300 pages).
-MAX_PAGES = 100_000
 
 
 @dataclass
@@ -73,15 +70,6 @@ class ClientStats:
             self.requests = 0
             self.bytes_received = 0
             self.by_endpoint.clear()
-
-
-def _endpoint_name(path: str) -> str:
-    """``/v1/files/%2Fa%2Fb/locks/smb/share-mode/`` -> ``/v1/files/{ref}/locks/smb/share-mode/`` for stats."""
-    path = path.split("?", 1)[0]
-    parts = path.split("/")
-    if len(parts) > 3 and parts[1] == "v1" and parts[2] == "files" and parts[3] != "locks":
-        parts[3] = "{ref}"
-    return "/".join(parts)
 
 
 def file_ref(path_or_id: str) -> str:
@@ -147,7 +135,7 @@ class QumuloClient:
         if not (self.config.username and self.config.password):
             raise QumuloAuthError(
                 "The cluster rejected the access token (expired, disabled or deleted?): "
-                "create a new one with `qq auth_create_access_token` and set QUMULO_ACCESS_TOKEN",
+                "create a new one with qq auth_create_access_token and set QUMULO_ACCESS_TOKEN",
                 status=401,
             )
         body = {"username": self.config.username, "password": self.config.password}
@@ -190,7 +178,7 @@ class QumuloClient:
     ) -> Any:
         url = self.config.base_url + path
         headers = {"Authorization": f"Bearer {token}"} if authenticated and token else {}
-        endpoint = _endpoint_name(path)
+        endpoint = endpoint_name(path)
         try:
             resp = self._session.request(
                 method,
@@ -245,72 +233,9 @@ class QumuloClient:
                 f"The cluster sent a response that is not JSON for {endpoint}", endpoint=endpoint
             ) from exc
 
-    # -- paging ----------------------------------------------------------------------------------
-
-    def _pages(
-        self, first: str, key: str, parse: Callable[[dict[str, Any]], T], *, full_page: int | None = None
-    ) -> Iterator[list[T]]:
-        """Follow ``paging.next`` until null/empty, an empty page, a repeated cursor, or MAX_PAGES.
-
-        ``full_page`` (lock listings only): a page with fewer items is the last one. That is the SDK's rule for
-        locks (``LockIter``), whose ``next`` may never be null; it saves the empty page at the end. Handle and
-        session listings follow ``next`` past short pages, as the SDK's ``PagingIterator`` does.
-
-        The cursor is opaque, so pages come one after another; but while the caller works on page N, page N+1 is
-        already being fetched and decoded on a helper thread (reads only, so an unused prefetch is harmless).
-        """
-        seen: set[str] = set()
-        pages = 0
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qumulo-page") as fetcher:
-            pending: Future[tuple[list[T], str | None]] | None = fetcher.submit(
-                self._page, first, key, parse, full_page
-            )
-            try:
-                while pending is not None:
-                    items, nxt = pending.result()
-                    pages += 1
-                    pending = None
-                    if nxt is not None:
-                        if nxt in seen or pages >= MAX_PAGES:
-                            logger.warning(
-                                "stopping paging of %s: repeated cursor or page cap", _endpoint_name(first)
-                            )
-                        else:
-                            seen.add(nxt)
-                            pending = fetcher.submit(self._page, nxt, key, parse, full_page)
-                    yield items
-            finally:
-                if pending is not None:
-                    pending.cancel()
-
-    def _page(
-        self, path: str, key: str, parse: Callable[[dict[str, Any]], T], full_page: int | None
-    ) -> tuple[list[T], str | None]:
-        """One page, decoded: its items and the next path to GET (None at the end)."""
-        data = self.request("GET", path)
-        if not isinstance(data, dict) or not isinstance(data.get(key), list):
-            raise QumuloProtocolError(
-                f"Unexpected response from {_endpoint_name(path)}: no {key!r} list", endpoint=path
-            )
-        raw = data[key]
-        try:
-            items = [parse(item) for item in raw]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise QumuloProtocolError(
-                f"Malformed entry in {_endpoint_name(path)}: {type(exc).__name__} {exc}", endpoint=path
-            ) from exc
-        paging = data.get("paging") or {}
-        nxt = paging.get("next") if isinstance(paging, dict) else None
-        if not raw or not isinstance(nxt, str) or not nxt:
-            return items, None
-        if full_page is not None and len(raw) < full_page:
-            return items, None
-        return items, nxt[4:] if nxt.startswith("/api/") else nxt
-
-    @staticmethod
-    def _query(path: str, **params: Any) -> str:
-        clean = {k: str(v) for k, v in params.items() if v is not None}
-        return f"{path}?{urllib.parse.urlencode(clean)}" if clean else path
+    def _get(self, path: str) -> Any:
+        """The authenticated GET the paged listings follow (``paging.iter_pages``)."""
+        return self.request("GET", path)
 
     # -- endpoints -------------------------------------------------------------------------------
 
@@ -320,15 +245,13 @@ class QumuloClient:
     def iter_file_handles(
         self, *, file_number: str | None = None, resolve_paths: bool = True, limit: int = 1000
     ) -> Iterator[list[FileHandle]]:
-        path = self._query(
-            "/v1/smb/files/", file_number=file_number, resolve_paths=resolve_paths, limit=limit
-        )
-        return self._pages(path, "file_handles", FileHandle.from_json)
+        path = with_query("/v1/smb/files/", file_number=file_number, resolve_paths=resolve_paths, limit=limit)
+        return iter_pages(self._get, path, "file_handles", FileHandle.from_json)
 
     def list_file_handles(
         self, *, file_number: str | None = None, resolve_paths: bool = True, limit: int = 1000
     ) -> list[FileHandle]:
-        return _flatten(
+        return flatten(
             self.iter_file_handles(file_number=file_number, resolve_paths=resolve_paths, limit=limit)
         )
 
@@ -353,17 +276,12 @@ class QumuloClient:
     def iter_share_mode_grants(
         self, *, owner_address: str | None = None, limit: int = 1000
     ) -> Iterator[list[ShareModeGrant]]:
-        path = self._query("/v1/files/locks/smb/share-mode/", owner_address=owner_address, limit=limit)
-        return self._pages(path, "grants", ShareModeGrant.from_json, full_page=limit)
-
-    def list_share_mode_grants(
-        self, *, owner_address: str | None = None, limit: int = 1000
-    ) -> list[ShareModeGrant]:
-        return _flatten(self.iter_share_mode_grants(owner_address=owner_address, limit=limit))
+        path = with_query("/v1/files/locks/smb/share-mode/", owner_address=owner_address, limit=limit)
+        return iter_pages(self._get, path, "grants", ShareModeGrant.from_json, full_page=limit)
 
     def list_file_share_mode_grants(self, ref: str, *, limit: int = 1000) -> list[ShareModeGrant]:
-        path = self._query(f"/v1/files/{file_ref(ref)}/locks/smb/share-mode/", limit=limit)
-        return _flatten(self._pages(path, "grants", ShareModeGrant.from_json, full_page=limit))
+        path = with_query(f"/v1/files/{file_ref(ref)}/locks/smb/share-mode/", limit=limit)
+        return flatten(iter_pages(self._get, path, "grants", ShareModeGrant.from_json, full_page=limit))
 
     def file_attributes(self, ref: str) -> FileAttributes:
         return FileAttributes.from_json(self._obj("GET", f"/v1/files/{file_ref(ref)}/info/attributes"))
@@ -371,11 +289,11 @@ class QumuloClient:
     def iter_smb_sessions(
         self, *, identity: str | None = None, limit: int = 1000
     ) -> Iterator[list[SmbSession]]:
-        path = self._query("/v1/smb/sessions/", identity=identity, limit=limit)
-        return self._pages(path, "session_infos", SmbSession.from_json)
+        path = with_query("/v1/smb/sessions/", identity=identity, limit=limit)
+        return iter_pages(self._get, path, "session_infos", SmbSession.from_json)
 
     def list_smb_sessions(self, *, identity: str | None = None, limit: int = 1000) -> list[SmbSession]:
-        return _flatten(self.iter_smb_sessions(identity=identity, limit=limit))
+        return flatten(self.iter_smb_sessions(identity=identity, limit=limit))
 
     def find_identity(self, auth_id: str) -> Identity:
         return Identity.from_json(self._obj("POST", "/v1/identity/find", json_body={"auth_id": auth_id}))
@@ -406,15 +324,8 @@ class QumuloClient:
     def _obj(self, method: str, path: str, *, json_body: Any = None) -> dict[str, Any]:
         data = self.request(method, path, json_body=json_body)
         if not isinstance(data, dict):
-            raise QumuloProtocolError(f"Unexpected response from {_endpoint_name(path)}: not an object")
+            raise QumuloProtocolError(f"Unexpected response from {endpoint_name(path)}: not an object")
         return data
-
-
-def _flatten(pages: Iterator[list[T]]) -> list[T]:
-    out: list[T] = []
-    for page in pages:
-        out.extend(page)
-    return out
 
 
 def _timed_out(exc: requests.exceptions.ConnectionError) -> bool:

@@ -48,8 +48,19 @@ class QumuloAuthError(QumuloError):
 class QumuloPermissionError(QumuloError):
     """403: the API user lacks an RBAC privilege; ``missing_privileges`` names it when known."""
 
-    def __init__(self, message: str, *, missing_privileges: tuple[str, ...] = (), **kw: object) -> None:
-        super().__init__(message, **kw)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        message: str,
+        *,
+        missing_privileges: tuple[str, ...] = (),
+        status: int | None = None,
+        error_class: str | None = None,
+        description: str | None = None,
+        endpoint: str | None = None,
+    ) -> None:
+        super().__init__(
+            message, status=status, error_class=error_class, description=description, endpoint=endpoint
+        )
         self.missing_privileges = missing_privileges
 
 

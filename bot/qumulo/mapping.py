@@ -1,4 +1,5 @@
-"""The only place HTTP statuses become exceptions (like ``Response.raise_for_status``)."""
+"""The only place HTTP statuses become exceptions (like ``Response.raise_for_status``), and the endpoint names
+(``/v1/files/{ref}/…``) that errors, privileges and the client's stats are keyed by."""
 
 from __future__ import annotations
 
@@ -30,6 +31,15 @@ _ENDPOINT_PRIVILEGE = {
     "/v3/smb/shares/": "PRIVILEGE_SMB_SHARE_READ",
     "/v1/dns/resolve-ips-to-names": "PRIVILEGE_DNS_USE",
 }
+
+
+def endpoint_name(path: str) -> str:
+    """``/v1/files/%2Fa%2Fb/locks/smb/share-mode/`` -> ``/v1/files/{ref}/locks/smb/share-mode/`` (stats, errors)."""
+    path = path.split("?", 1)[0]
+    parts = path.split("/")
+    if len(parts) > 3 and parts[1] == "v1" and parts[2] == "files" and parts[3] != "locks":
+        parts[3] = "{ref}"
+    return "/".join(parts)
 
 
 def _parse(body: bytes) -> tuple[str | None, str | None]:

@@ -13,8 +13,9 @@ from typing import Any
 
 from bot.locks.models import FileGroup, HandleRef, LockRow, SearchResult
 from bot.locks.shares import ShareLocation
+from bot.locks.timefmt import format_duration
 from bot.slack.refs import encode_page, encode_ref
-from bot.slack.text import clip, clock_time, code, duration, escape_clip, mention
+from bot.slack.text import clip, clock_time, code, escape_clip, mention
 
 Block = dict[str, Any]
 
@@ -85,8 +86,8 @@ def row_text(row: LockRow) -> str:
                 access,
                 f"share mode {escape_clip(', '.join(row.share_mode) or 'unknown', 200)}",
                 f"node {escape_clip(row.node or '?', 80)}",
-                f"open {duration(row.session_open_s)}",
-                f"idle {duration(row.session_idle_s)}",
+                f"open {format_duration(row.session_open_s)}",
+                f"idle {format_duration(row.session_idle_s)}",
             ]
         ),
     ]
@@ -139,7 +140,7 @@ def file_block(n: int, group: FileGroup, *, continued: bool, cluster: str) -> Bl
 
 
 def _footer(result: SearchResult, *, now: float, first: int, last: int) -> Block:
-    age = duration(max(0.0, now - result.as_of))
+    age = format_duration(max(0.0, now - result.as_of))
     parts = [
         f"Cluster *{escape_clip(result.cluster, 100)}*",
         f"data from {clock_time(result.as_of, seconds=True)} ({age} old)",

@@ -26,7 +26,9 @@ MAX_ERROR = 600  # characters of a cluster's error text shown in Slack
 def usage(cluster: str) -> str:
     return (
         f"*qlocks* finds who holds a file open on *{escape_clip(cluster, 100)}* and lets admins close that handle.\n"
-        "• `/qlocks search &lt;what&gt;`: what can be " + escape(EXAMPLES) + ".\n"
+        "• `/qlocks search &lt;what&gt;`: part of a path, a full path, a client IP or host name, or a user, e.g. "
+        + ", ".join(code(example, 100) for example in EXAMPLES)
+        + ".\n"
         "  Results are posted in the channel, grouped by file, with holder, client, access, node and idle time.\n"
         "• *Close handle* (admins only) closes exactly that handle after re-checking it is still the same one; "
         "unsaved changes on the client may be lost. Every attempt is audited.\n"

@@ -1,4 +1,4 @@
-"""Text helpers for Slack: mrkdwn escaping, clipping to Block Kit limits, durations and clock times.
+"""Text helpers for Slack: mrkdwn escaping, clipping to Block Kit limits, command text and clock times.
 
 Pure functions, no Slack imports. Slack's only control characters are ``&``, ``<`` and ``>``; escaping them is enough
 to make a cluster- or user-supplied string render literally and mention nobody (``<!channel>``, ``<@U123>``).
@@ -23,6 +23,28 @@ def escape(s: str) -> str:
 def unescape(s: str) -> str:
     """Undo Slack's entity escaping of slash-command text (``&amp;`` last, so ``&amp;lt;`` stays ``&lt;``)."""
     return s.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+# Link markup in Slack's text: ``<`` + a URL (``scheme://…``) or a ``mailto:`` address, an optional ``|label``,
+# ``>``. Other ``<…>`` (``<!channel>``, ``<@U123>``, ``<#C123|name>``) are not links. A literal ``<`` or ``>`` the
+# user typed arrives as ``&lt;``/``&gt;``, so it can never look like markup.
+_LINK = re.compile(r"<((?:[A-Za-z][A-Za-z0-9+.-]*://|(?i:mailto:))[^<>|]*)(?:\|([^<>]*))?>")
+
+
+def command_text(raw: str) -> str:
+    """Slack's slash-command text as the user typed it: link markup undone, then entities (``unescape``).
+
+    ``<url>`` and ``<url|label>`` become the url, except where Slack made the link up from what the user typed
+    by adding a scheme (``notes.md`` -> ``<http://notes.md|notes.md>``, ``dana@corp`` ->
+    ``<mailto:dana@corp|dana@corp>``): then the label is what was typed.
+    """
+
+    def link(m: re.Match[str]) -> str:
+        url, label = m.group(1), m.group(2)
+        typed = url.split(":", 1)[1].removeprefix("//")
+        return label if label and typed.casefold() == label.casefold() else url
+
+    return unescape(_LINK.sub(link, raw))
 
 
 def clip(s: str, limit: int) -> str:
@@ -87,20 +109,6 @@ def mention(user_id: str | None) -> str:
     """``<@U…>`` for a valid user ID, otherwise a neutral word (never interpolate an unchecked ID)."""
     uid = slack_id(user_id)
     return f"<@{uid}>" if uid else "someone"
-
-
-def duration(seconds: float | None) -> str:
-    """``42s``, ``5m``, ``2h 05m``, ``3d 4h``; ``?`` when unknown."""
-    if seconds is None or seconds != seconds or seconds < 0:
-        return "?"
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h {s % 3600 // 60:02d}m"
-    return f"{s // 86400}d {s % 86400 // 3600}h"
 
 
 def clock_time(epoch_s: float, *, seconds: bool = False) -> str:

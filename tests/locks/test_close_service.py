@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.locks.models import CloseStatus, HandleRef, LockRow
+from bot.locks.query import parse_query
 from bot.locks.service import LockService
 from bot.qumulo.client import QumuloClient
 from bot.qumulo.errors import QumuloPermissionError
@@ -26,7 +27,7 @@ def _setup(sim: Any) -> tuple[str, str, str]:
 
 
 def _ref(svc: LockService, location: str) -> HandleRef:
-    result = svc.search("/finance/close-me.xlsx")
+    result = svc.search(parse_query("/finance/close-me.xlsx"))
     return next(r.ref for f in result.files for r in f.rows if r.ref.location == location)
 
 
@@ -53,7 +54,7 @@ def test_close_exactly_that_handle_then_gone(sim: Any, svc: LockService, client:
     assert sim.state.handle_by_location(a) is not None and sim.state.handle_by_location(c) is not None
     assert _post_count(sim) == 1
     # the close invalidated the cache: a new search shows the file without that handle
-    after = svc.search("/finance/close-me.xlsx")
+    after = svc.search(parse_query("/finance/close-me.xlsx"))
     assert {r.ref.location for f in after.files for r in f.rows} == {a, c}
     # a second click re-checks first and refuses without sending another close
     again = svc.close(ref)

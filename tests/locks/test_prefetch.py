@@ -12,6 +12,7 @@ from qlocks_tools.simulator import start_simulator
 
 from bot.locks.join import JoinContext, build_groups, index_sessions
 from bot.locks.prefetch import PER_FILE_FIRST, REFETCH_MAX, GrantPrefetch, settle
+from bot.locks.query import parse_query
 from bot.locks.service import LockService
 from bot.qumulo.client import QumuloClient
 from bot.qumulo.models import FileHandle
@@ -37,7 +38,7 @@ def test_broad_scan_crosses_the_threshold_one_listing_and_correct_rows(big: Any)
     real = truth(big)
     client, svc = service_for(big, page_limit=100)
     with client, svc:
-        result = svc.search("xlsx")
+        result = svc.search(parse_query("xlsx"))
     expected = {loc for loc, t in real.items() if "xlsx" in t.path.lower()}
     files = {t.file_number for loc, t in real.items() if loc in expected}
     assert len(files) > PER_FILE_FIRST + _pages(len(real), 100)  # enough to cross the threshold
@@ -58,7 +59,7 @@ def test_selective_scan_stays_per_file(big: Any) -> None:
     path = file_with(real)
     client, svc = service_for(big, page_limit=100)
     with client, svc:
-        result = svc.search(path.rsplit("/", 1)[1])
+        result = svc.search(parse_query(path.rsplit("/", 1)[1]))
     assert {f.path for f in result.files} >= {path}
     assert client.stats.by_endpoint[LISTING] == 0
     assert 1 <= client.stats.by_endpoint[PER_FILE] <= 2 * len(result.files)
@@ -71,7 +72,7 @@ def test_request_count_grows_with_pages_not_with_matches() -> None:
         for limit in (100, 300):
             client, svc = service_for(sim, page_limit=limit)
             with client, svc:
-                svc.search("xlsx")
+                svc.search(parse_query("xlsx"))
             c = client.stats.by_endpoint
             assert c[LISTING] == _pages(3000, limit)
             extra.append(client.stats.requests - c["/v1/smb/files/"] - c[LISTING] - c["/v1/smb/sessions/"])
@@ -156,7 +157,7 @@ def test_exact_path_round_trips_cold(form: str, most: int) -> None:
         sim.state.latency_s = 0.04
         client = TimingClient(config_for(sim))
         with client, LockService(client, cluster_name="lab", clock=FakeClock()) as svc:
-            result = svc.search(text)
+            result = svc.search(parse_query(text))
             calls = client.timeline()
         assert {r.ref.location for f in result.files for r in f.rows} == {
             t.location for t in real.values() if t.path == fs

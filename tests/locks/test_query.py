@@ -1,4 +1,4 @@
-"""parse_query: every input form, Slack escaping, helpful errors; Hypothesis on arbitrary paths."""
+"""parse_query: every input form of plain text, helpful errors; Hypothesis on arbitrary paths."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.locks.models import QueryKind
-from bot.locks.query import MIN_FRAGMENT, QueryError, normalize_path, parse_query, unescape_slack
+from bot.locks.query import MIN_FRAGMENT, QueryError, normalize_path, parse_query
 
 
 @pytest.mark.parametrize(
@@ -50,7 +50,6 @@ def test_forms(text: str, kind: QueryKind, value: str) -> None:
         "SMB://admin@cluster:445/Finance/2026/budget.xlsx",
         "cifs://cluster/Finance/2026/budget.xlsx",
         "\\\\?\\UNC\\cluster\\Finance\\2026\\budget.xlsx",
-        "<smb://cluster/Finance/2026/budget.xlsx|smb://cluster/Finance/2026/budget.xlsx>",
         "\\\\cluster\\Finance\\\\2026\\budget.xlsx\\",
     ],
 )
@@ -72,14 +71,15 @@ def test_share_root() -> None:
     assert (q.kind, q.share, q.share_path) == (QueryKind.PATH, "Finance", "/")
 
 
-def test_slack_entities_are_unescaped() -> None:
+def test_text_is_plain_nothing_is_unescaped() -> None:
+    """Entities and link markup are a Slack matter (``bot.slack.text.command_text``), not the parser's."""
     q = parse_query("R&amp;D &lt;draft&gt;.docx")
-    assert q.value == "R&D <draft>.docx"
-    assert q.text == "R&D <draft>.docx"
-    # a literal "&lt;" typed by the user arrives as "&amp;lt;" and must stay "&lt;"
-    assert parse_query("a&amp;lt;b").value == "a&lt;b"
-    unc = parse_query("\\\\cluster\\R&amp;D\\plan &amp; budget.xlsx")
+    assert q.value == q.text == "R&amp;D &lt;draft&gt;.docx"
+    assert parse_query("R&D <draft>.docx").value == "R&D <draft>.docx"
+    unc = parse_query("\\\\cluster\\R&D\\plan & budget.xlsx")
     assert (unc.share, unc.share_path) == ("R&D", "/plan & budget.xlsx")
+    link = parse_query("<smb://cluster/Finance/x.xlsx|smb://cluster/Finance/x.xlsx>")
+    assert link.kind is QueryKind.FRAGMENT and link.value == link.text
 
 
 @pytest.mark.parametrize(
@@ -98,7 +98,7 @@ def test_slack_entities_are_unescaped() -> None:
         ("host:", "not a host name"),
         ("host:bad host", "not a host name"),
         ("user:", "needs a login"),
-        ("/finance/../hr/salaries.xlsx", "`..`"),
+        ("/finance/../hr/salaries.xlsx", '".."'),
         ("budget\x1b[2J.xlsx", "control characters"),
         ("x" * 5000, "too long"),
     ],
@@ -127,7 +127,7 @@ segment = st.text(
 @given(st.lists(segment, min_size=1, max_size=8))
 def test_fs_paths_round_trip(parts: list[str]) -> None:
     path = "/" + "/".join(parts)
-    q = parse_query(path.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))  # as Slack sends it
+    q = parse_query(path)
     assert q.kind is QueryKind.PATH
     assert q.value == path
     assert normalize_path(q.value) == q.value
@@ -141,7 +141,7 @@ def test_fs_paths_round_trip(parts: list[str]) -> None:
 )
 def test_unc_round_trip(cluster: str, share: str, parts: list[str], sep: str) -> None:
     text = sep * 2 + sep.join([cluster, share, *parts])
-    q = parse_query(text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+    q = parse_query(text)
     assert q.kind is QueryKind.PATH
     assert q.share == share
     assert q.share_path == "/" + "/".join(parts)
@@ -157,12 +157,6 @@ def test_never_raises_anything_but_query_error(text: str) -> None:
         assert q.value
         if q.kind is QueryKind.FRAGMENT:
             assert len(q.value.strip("/")) >= MIN_FRAGMENT
-
-
-@given(st.text(alphabet=st.sampled_from(list("ab&<>;lgtmp ")), max_size=40))
-def test_unescape_inverts_slack_escaping(text: str) -> None:
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    assert unescape_slack(escaped) == text
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from bot.locks.models import FileGroup, HandleRef, LockRow, Query, QueryKind, SearchResult
 from bot.locks.query import parse_query
-from bot.locks.report import format_duration, format_text, no_match_hint, printable, result_to_dict
+from bot.locks.report import format_text, no_match_hint, printable, result_to_dict
+from bot.locks.timefmt import format_duration
 
 
 def _row(holder: str, loc: str, *, ip: str | None = "10.0.0.5", note: str | None = None) -> LockRow:
@@ -99,8 +100,8 @@ def test_omitted_matches_are_announced() -> None:
             "(/finance/x.xlsx)",
         ),
         ("/finance/x.xlsx", {"exact": True}, "Nobody has /finance/x.xlsx open"),
-        ("ip:10.0.0.1", {}, "client `10.0.0.1`"),
-        ("user:dana", {}, "user `dana`"),
+        ("ip:10.0.0.1", {}, 'client "10.0.0.1"'),
+        ("user:dana", {}, 'user "dana"'),
     ],
 )
 def test_no_match_hints(query: str, kw: dict[str, object], needle: str) -> None:
@@ -111,6 +112,13 @@ def test_no_match_hints(query: str, kw: dict[str, object], needle: str) -> None:
 
 
 def test_durations() -> None:
+    """One format for the terminal table and Slack (rows' open/idle time, the footer's data age)."""
+    assert format_duration(float("nan")) == format_duration(float("inf")) == "?"
+    assert [format_duration(s) for s in (300, 2 * 3600 + 5 * 60, 3 * 86400 + 4 * 3600)] == [
+        "5m00s",
+        "2h05m",
+        "3d04h",
+    ]
     assert [format_duration(s) for s in (None, -3, 0, 59.9, 60, 3599, 3600, 86399, 86400 * 3 + 7200)] == [
         "?",
         "0s",

@@ -8,6 +8,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,13 @@ from bot.qumulo.errors import (
     QumuloTimeout,
     QumuloTLSError,
 )
+from bot.qumulo.models import ShareModeGrant
 from tests.conftest import config_for
+
+
+def _listed(pages: Iterator[list[ShareModeGrant]]) -> list[ShareModeGrant]:
+    """Every grant of a paged listing, as the scans walk it page by page."""
+    return [g for page in pages for g in page]
 
 
 def test_lists_every_handle_exactly_once_across_pages(sim: Any, client: QumuloClient) -> None:
@@ -54,7 +61,7 @@ def test_file_number_filter_and_attributes(sim: Any, client: QumuloClient) -> No
 
 def test_sessions_grants_shares_identities(client: QumuloClient) -> None:
     sessions = client.list_smb_sessions(limit=5)
-    grants = client.list_share_mode_grants(limit=50)
+    grants = _listed(client.iter_share_mode_grants(limit=50))
     handles = client.list_file_handles()
     assert sessions and grants and handles
     assert all(s.time_idle_s is not None and s.originator for s in sessions)
@@ -68,8 +75,9 @@ def test_sessions_grants_shares_identities(client: QumuloClient) -> None:
     assert ident.name
     ip = sessions[0].originator
     assert ip in client.resolve_ips_to_names([ip])
-    assert client.list_share_mode_grants(owner_address=ip)
-    assert {g.owner_address for g in client.list_share_mode_grants(owner_address=ip)} == {ip}
+    mine = _listed(client.iter_share_mode_grants(owner_address=ip, limit=3))  # filtered by the cluster
+    assert mine and {g.owner_address for g in mine} == {ip}
+    assert len(mine) == sum(1 for g in grants if g.owner_address == ip)  # paged by 3, nothing lost
 
 
 def test_close_exactly_one_handle(sim: Any, client: QumuloClient) -> None:
@@ -136,7 +144,7 @@ def test_missing_privilege_is_named(sim: Any) -> None:
         assert exc.value.missing_privileges == ("PRIVILEGE_SMB_FILE_HANDLE_WRITE",)
         assert "PRIVILEGE_SMB_FILE_HANDLE_WRITE" in str(exc.value)
         with pytest.raises(QumuloPermissionError) as exc2:
-            c.list_share_mode_grants()
+            _listed(c.iter_share_mode_grants())
         assert "PRIVILEGE_FS_LOCK_READ" in exc2.value.missing_privileges
 
 
@@ -243,7 +251,7 @@ def test_lock_listing_whose_next_never_ends(sim: Any, client: QumuloClient) -> N
     sim.state.lock_listings_never_end = True
     total = len(sim.state.grants_snapshot())
     assert total % 7, "the seed must leave a short last page"
-    grants = client.list_share_mode_grants(limit=7)
+    grants = _listed(client.iter_share_mode_grants(limit=7))
     assert len(grants) == total
     # the SDK's LockIter rule: a short page is the last one, so no request for an empty page
     assert client.stats.by_endpoint["/v1/files/locks/smb/share-mode/"] == total // 7 + 1
@@ -256,7 +264,7 @@ def test_lock_listing_whose_next_never_ends(sim: Any, client: QumuloClient) -> N
 def test_lock_listing_of_exactly_full_pages_ends_on_the_empty_page(sim: Any, client: QumuloClient) -> None:
     sim.state.lock_listings_never_end = True
     total = len(sim.state.grants_snapshot())
-    assert len(client.list_share_mode_grants(limit=total)) == total
+    assert len(_listed(client.iter_share_mode_grants(limit=total))) == total
     assert client.stats.by_endpoint["/v1/files/locks/smb/share-mode/"] == 2
 
 

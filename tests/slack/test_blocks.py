@@ -58,7 +58,7 @@ def test_search_message_structure() -> None:
         "read, write",
         "share mode read",
         "node 10.0.0.1",
-        "idle 1h 00m",
+        "idle 1h00m",
     ):
         assert part in row
     button = row_block["accessory"]

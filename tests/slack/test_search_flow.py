@@ -10,7 +10,7 @@ import pytest
 from qlocks_tools.fakeslack import signed_headers, slash_command
 from slack_bolt.request import BoltRequest
 
-from bot.locks.models import SearchResult
+from bot.locks.models import Query, SearchResult
 from bot.slack.blocks import CLOSE_ACTION, MAX_RESULTS, PAGE_NEXT_ACTION, PAGE_PREV_ACTION
 from bot.slack.deps import ProgressPolicy
 from bot.slack.refs import decode_ref
@@ -64,6 +64,28 @@ def test_no_match_and_no_such_file(harness: Harness) -> None:
     assert "No open handles match" in json.dumps(message["blocks"])
     message = harness.search("/Finance/does/not/exist.xlsx")
     assert "No such file" in json.dumps(message["blocks"])
+
+
+def test_slack_escaping_and_links_are_undone_once(harness: Harness) -> None:
+    """Slack sends ``R&D`` as ``R&amp;D`` and a pasted path as link markup: the search gets what was typed."""
+    h = harness
+    plain = h.sim.state.add_handle("/Finance/zq-R&D plan.xlsx", user="dana")
+    literal = h.sim.state.add_handle("/Finance/zq-R&amp;D notes.xlsx", user="dana")
+
+    def found(message: dict[str, Any]) -> set[str]:
+        return {
+            decode_ref(b["accessory"]["value"]).ref.location for b in message["blocks"] if "accessory" in b
+        }
+
+    assert found(h.search("zq-R&amp;D")) == {plain}
+    assert found(h.search("zq-R&amp;amp;D")) == {literal}  # the user typed "&amp;" themselves
+    fs = h.sim.state.shares[0]["fs_path"].rstrip("/")
+    share = h.sim.state.shares[0]["share_name"]
+    path = h.sim.state.add_handle(f"{fs}/pasted/x.xlsx", user="erin")
+    url = f"smb://qumulo/{share}/pasted/x.xlsx"
+    message = h.search(f"<{url}|{url}>")
+    assert found(message) == {path}
+    assert url in json.dumps(message["blocks"])  # the byline quotes the path, not the markup
 
 
 @pytest.mark.parametrize("query", ["ip:&lt;!channel&gt;", "a", "/a/../b"])
@@ -173,7 +195,7 @@ class BrokenLocks:
     def shutdown(self) -> None:
         pass
 
-    def search(self, text: str, *, progress: Any = None) -> SearchResult:
+    def search(self, query: Query, *, progress: Any = None) -> SearchResult:
         raise RuntimeError("secret internal detail")
 
 

@@ -3,8 +3,18 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.locks.query import unescape_slack
-from bot.slack.text import clip, code, duration, escape, escape_clip, mention, slack_id, unescape
+from bot.locks.models import QueryKind
+from bot.locks.query import parse_query
+from bot.slack.text import (
+    clip,
+    code,
+    command_text,
+    escape,
+    escape_clip,
+    mention,
+    slack_id,
+    unescape,
+)
 
 
 def test_escape_only_slack_control_characters() -> None:
@@ -14,9 +24,35 @@ def test_escape_only_slack_control_characters() -> None:
 
 
 @given(st.text())
-def test_unescape_inverts_escape_for_ours_and_the_search_parser(s: str) -> None:
+def test_unescape_and_command_text_invert_slack_escaping(s: str) -> None:
     assert unescape(escape(s)) == s
-    assert unescape_slack(escape(s)) == s  # what paging relies on: stored query -> escape -> parse_query
+    assert command_text(escape(s)) == s  # whatever the user typed reaches the search parser unchanged
+
+
+def test_command_text_undoes_entities_once() -> None:
+    assert command_text("R&amp;D &lt;draft&gt;.docx") == "R&D <draft>.docx"
+    assert command_text("a&amp;lt;b") == "a&lt;b"  # the user typed "&lt;" literally
+    assert command_text("&lt;!channel&gt; &amp; &lt;@U123ABCDE&gt;") == "<!channel> & <@U123ABCDE>"
+
+
+def test_a_pasted_link_becomes_the_path() -> None:
+    pasted = "<smb://cluster/Share/x.xlsx|smb://cluster/Share/x.xlsx>"
+    assert command_text(pasted) == "smb://cluster/Share/x.xlsx"
+    q = parse_query(command_text(pasted))
+    assert (q.kind, q.share, q.share_path) == (QueryKind.PATH, "Share", "/x.xlsx")
+    assert command_text("<smb://cluster/R&amp;D/a%20b.xlsx>") == "smb://cluster/R&D/a%20b.xlsx"
+    assert command_text("<smb://cluster/Share/x.xlsx|link>") == "smb://cluster/Share/x.xlsx"
+    assert command_text("  <smb://c/S/a> ") == "  smb://c/S/a "
+
+
+def test_links_slack_made_up_keep_what_was_typed() -> None:
+    assert command_text("<http://notes.md|notes.md>") == "notes.md"
+    assert command_text("user:<mailto:dana@corp.example|dana@corp.example>") == "user:dana@corp.example"
+
+
+def test_mentions_and_specials_are_not_links() -> None:
+    for special in ("<!channel>", "<@U123ABCDE>", "<@U123|dana>", "<#C123|general>", "<!subteam^S1|@ops>"):
+        assert command_text(special) == special
 
 
 @given(st.text(), st.integers(min_value=1, max_value=300))
@@ -44,15 +80,6 @@ def test_mentions_only_for_real_ids() -> None:
     assert mention(None) == "someone"
     assert slack_id("W0123ABC") == "W0123ABC"
     assert slack_id("u012") is None
-
-
-def test_duration() -> None:
-    assert duration(None) == "?"
-    assert duration(float("nan")) == "?"
-    assert duration(42) == "42s"
-    assert duration(300) == "5m"
-    assert duration(2 * 3600 + 5 * 60) == "2h 05m"
-    assert duration(3 * 86400 + 4 * 3600) == "3d 4h"
 
 
 def test_code_span_cannot_be_broken_by_a_backtick() -> None:

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.audit import AuditRecord
 from bot.locks.models import CloseOutcome, CloseStatus, HandleRef
+from bot.locks.query import QueryError, parse_query
 from bot.qumulo.errors import QumuloError
 from bot.slack import messages
 from bot.slack.blocks import (
@@ -33,7 +34,6 @@ from bot.slack.blocks import (
 from bot.slack.deps import Deps
 from bot.slack.refs import decode_page, decode_ref
 from bot.slack.replies import reply
-from bot.slack.text import escape
 
 logger = logging.getLogger(__name__)
 
@@ -214,8 +214,12 @@ def show_page(deps: Deps, *, body: Body, respond: Respond) -> None:
     except ValueError:
         _ephemeral(respond, messages.invalid_button())
         return
-    # The query is stored unescaped; the search expects Slack's entity-escaped command text.
-    result = deps.service.search(escape(page.query))
+    try:
+        query = parse_query(page.query)  # the page button stores the plain text of the search
+    except QueryError as exc:
+        _ephemeral(respond, messages.search_error(exc, cluster=deps.cluster))
+        return
+    result = deps.service.search(query)
     if result.matched_handles > MAX_RESULTS:
         _ephemeral(respond, messages.too_broad(result, MAX_RESULTS))
         return

@@ -13,12 +13,13 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
+from bot.locks.models import Query
 from bot.locks.query import QueryError, parse_query
 from bot.slack import messages
 from bot.slack.blocks import MAX_RESULTS, search_message
 from bot.slack.deps import Deps, ProgressPolicy
 from bot.slack.replies import reply
-from bot.slack.text import code, escape_clip, unescape
+from bot.slack.text import code, command_text, escape_clip
 
 logger = logging.getLogger(__name__)
 
@@ -75,25 +76,25 @@ def on_command(deps: Deps, *, ack: Ack, command: dict[str, Any], respond: Respon
     if not decision.allowed:
         ack(text=decision.reason, response_type="ephemeral")
         return
-    query = rest.strip()
-    if not query:
+    if not rest.strip():
         ack(text="Search for what? " + messages.usage(deps.cluster), response_type="ephemeral")
         return
     try:
-        parse_query(query)  # cheap: a query that cannot be understood is answered now, not after "Searching…"
+        # Parsed once, here: a query that cannot be understood is answered now, not after "Searching…"
+        query = parse_query(command_text(rest))
     except QueryError as exc:
         ack(text=messages.search_error(exc, cluster=deps.cluster), response_type="ephemeral")
         return
     ack(
-        text=f"🔎 Searching *{escape_clip(deps.cluster, 100)}* for {code(unescape(query), 500)}…",
+        text=f"🔎 Searching *{escape_clip(deps.cluster, 100)}* for {code(query.text, 500)}…",
         response_type="ephemeral",
     )
     user = command.get("user_id")
-    logger.info("search by %s in %s: %r", user, command.get("channel_id"), query[:200])
+    logger.info("search by %s in %s: %r", user, command.get("channel_id"), query.text[:200])
     deps.run(lambda: answer_search(deps, query, user=user, respond=respond), body=command, respond=respond)
 
 
-def answer_search(deps: Deps, query: str, *, user: str | None, respond: Respond) -> None:
+def answer_search(deps: Deps, query: Query, *, user: str | None, respond: Respond) -> None:
     """The work after the ack: search (with progress), then the in-channel answer or "too broad"."""
     result = deps.service.search(query, progress=ProgressReporter(respond, deps))
     if result.matched_handles > MAX_RESULTS:

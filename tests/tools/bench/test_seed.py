@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from qlocks_tools.bench.seed import TOO_MANY, SeedTool
 
+from bot.locks.query import parse_query
 from bot.locks.service import LockService
 from bot.qumulo.client import QumuloClient
 from tests.conftest import config_for
@@ -50,7 +51,7 @@ def test_seed_and_qlocks_find_the_same_handles(big_sim: Any) -> None:
     for text in ("deck v2.dwg", "forecast", "Q3"):
         seed = SeedTool(big_sim.url, big_sim.admin_token).search(text, names=False)
         with QumuloClient(config_for(big_sim)) as client, LockService(client, cluster_name="t") as svc:
-            ours = svc.search(text)
+            ours = svc.search(parse_query(text))
         assert ours.omitted_handles == 0
         assert {g.path for g in ours.files} == seed.files
         assert ours.total_handles == len(seed.rows)  # one share-mode grant per handle in the simulator

@@ -16,6 +16,7 @@ import requests
 from bot.compose import build_domain
 from bot.config import QlocksConfig, QumuloConfig
 from bot.locks.models import SearchResult
+from bot.locks.query import parse_query
 from bot.locks.service import LockService
 from qlocks_tools.bench.seed import SeedTool
 from qlocks_tools.bench.stats import TimingClient, peak_rss_mb, round_trips
@@ -65,7 +66,7 @@ def _cold(cfg: QumuloConfig, text: str) -> tuple[TimingClient, LockService, Sear
         cfg, QlocksConfig(cluster_name="bench", cache_ttl_s=CACHE_TTL_S), client=client
     ).service
     started = time.perf_counter()
-    result = svc.search(text)
+    result = svc.search(parse_query(text))
     return client, svc, result, time.perf_counter() - started
 
 
@@ -96,11 +97,11 @@ def measure_search(spec: dict[str, Any]) -> dict[str, Any]:
             described = _describe(result)
             for _ in range(int(spec["warm"])):
                 started = time.perf_counter()
-                svc.search(text)
+                svc.search(parse_query(text))
                 warm.append(_ms(time.perf_counter() - started))
             if other:
                 started = time.perf_counter()
-                svc.search(other)
+                svc.search(parse_query(other))
                 warm_other.append(_ms(time.perf_counter() - started))
         finally:
             svc.shutdown()

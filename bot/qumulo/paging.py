@@ -1,0 +1,102 @@
+"""Qumulo's paged listings: follow ``paging.next``, decode each page, fetch one page ahead of the caller.
+
+Pure mechanics over a ``get(path) -> JSON`` function (the client's authenticated GET), so the rules live in one
+place: where a listing ends, how a repeated cursor or a runaway listing is stopped, and what a malformed page is.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from bot.qumulo.errors import QumuloProtocolError
+from bot.qumulo.mapping import endpoint_name
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Get = Callable[[str], Any]
+
+#: Upper bound on pages followed in one listing (300k handles at 1000/page is 300 pages).
+MAX_PAGES = 100_000
+
+
+def with_query(path: str, **params: Any) -> str:
+    """``path?k=v&…`` for the parameters that are not None."""
+    clean = {k: str(v) for k, v in params.items() if v is not None}
+    return f"{path}?{urllib.parse.urlencode(clean)}" if clean else path
+
+
+def iter_pages(
+    get: Get, first: str, key: str, parse: Callable[[dict[str, Any]], T], *, full_page: int | None = None
+) -> Iterator[list[T]]:
+    """Follow ``paging.next`` until null/empty, an empty page, a repeated cursor, or MAX_PAGES.
+
+    ``full_page`` (lock listings only): a page with fewer items is the last one. That is the SDK's rule for
+    locks (``LockIter``), whose ``next`` may never be null; it saves the empty page at the end. Handle and
+    session listings follow ``next`` past short pages, as the SDK's ``PagingIterator`` does.
+
+    The cursor is opaque, so pages come one after another; but while the caller works on page N, page N+1 is
+    already being fetched and decoded on a helper thread (reads only, so an unused prefetch is harmless).
+    """
+    seen: set[str] = set()
+    pages = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qumulo-page") as fetcher:
+        pending: Future[tuple[list[T], str | None]] | None = fetcher.submit(
+            _page, get, first, key, parse, full_page
+        )
+        try:
+            while pending is not None:
+                items, nxt = pending.result()
+                pages += 1
+                pending = None
+                if nxt is not None:
+                    if nxt in seen or pages >= MAX_PAGES:
+                        logger.warning(
+                            "stopping paging of %s: repeated cursor or page cap", endpoint_name(first)
+                        )
+                    else:
+                        seen.add(nxt)
+                        pending = fetcher.submit(_page, get, nxt, key, parse, full_page)
+                yield items
+        finally:
+            if pending is not None:
+                pending.cancel()
+
+
+def _page(
+    get: Get, path: str, key: str, parse: Callable[[dict[str, Any]], T], full_page: int | None
+) -> tuple[list[T], str | None]:
+    """One page, decoded: its items and the next path to GET (None at the end)."""
+    data = get(path)
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
+        raise QumuloProtocolError(
+            f"Unexpected response from {endpoint_name(path)}: no {key!r} list", endpoint=path
+        )
+    raw = data[key]
+    try:
+        items = [parse(item) for item in raw]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise QumuloProtocolError(
+            f"Malformed entry in {endpoint_name(path)}: {type(exc).__name__} {exc}", endpoint=path
+        ) from exc
+    paging = data.get("paging") or {}
+    nxt = paging.get("next") if isinstance(paging, dict) else None
+    if not raw or not isinstance(nxt, str) or not nxt:
+        return items, None
+    if full_page is not None and len(raw) < full_page:
+        return items, None
+    return items, nxt[4:] if nxt.startswith("/api/") else nxt
+
+
+def flatten(pages: Iterator[list[T]]) -> list[T]:
+    out: list[T] = []
+    for page in pages:
+        out.extend(page)
+    return out
+
+
+__all__ = ["MAX_PAGES", "flatten", "iter_pages", "with_query"]
