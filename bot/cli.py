@@ -25,16 +25,13 @@ def _load_env() -> None:
 
 
 def _setup_logging(verbose: int) -> None:
+    from bot.logs import configure
+
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
     level_name = os.environ.get("QLOCKS_LOG_LEVEL")
     if level_name and not verbose:
         level = getattr(logging, level_name.upper(), level)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # urllib3 logs full URLs at DEBUG; they carry no secrets, but keep it quiet unless asked twice.
-    if verbose < 2:
-        logging.getLogger("urllib3").setLevel(logging.WARNING)
-    # slack_sdk's webhook client logs the whole response_url at DEBUG: it is a credential for 30 minutes.
-    logging.getLogger("slack_sdk.webhook").setLevel(max(level, logging.INFO))
+    configure(level, os.environ)
 
 
 TOOLS = {

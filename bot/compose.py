@@ -19,10 +19,10 @@ from bot.locks.service import LockService
 from bot.qumulo.client import QumuloClient
 
 if TYPE_CHECKING:
-    from slack_bolt import App
     from slack_bolt.authorization import AuthorizeResult
     from slack_sdk import WebClient
 
+    from bot.slack.app import QlocksApp
     from bot.slack.deps import ProgressPolicy
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class Domain:
 
 @dataclass(frozen=True, slots=True)
 class Bot:
-    app: App
+    app: QlocksApp
     slack: SlackConfig
     qlocks: QlocksConfig
     domain: Domain

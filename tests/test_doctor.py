@@ -63,12 +63,3 @@ def test_doctor_config_error_names_variable(
 def test_no_subcommand_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main([]) == 2
     assert "search" in capsys.readouterr().out
-
-
-def test_response_urls_stay_out_of_debug_logs() -> None:
-    import logging
-
-    from bot.cli import _setup_logging
-
-    _setup_logging(2)
-    assert not logging.getLogger("slack_sdk.webhook").isEnabledFor(logging.DEBUG)

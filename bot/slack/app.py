@@ -9,19 +9,23 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import App, BoltResponse, Respond
+from slack_bolt import App, BoltRequest, BoltResponse, Respond
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.context import BoltContext
+from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.audit import AuditLog
 from bot.config import QlocksConfig, SlackConfig
+from bot.logs import REDACTOR
 from bot.slack import listeners
 from bot.slack.authz import Authorizer, GroupLookupError
 from bot.slack.background import Background, Inline
 from bot.slack.deps import Deps, ProgressPolicy
 from bot.slack.errors import report_error
 from bot.slack.guard import CloseGuard
+from bot.slack.verify import BodyError, parse_body, signature_problem
 
 if TYPE_CHECKING:
     from bot.locks.service import LockService
@@ -55,6 +59,61 @@ def _members_of(client: WebClient) -> Callable[[str], list[str]]:
     return members_of
 
 
+class QlocksApp(App):
+    """Bolt's ``App`` with qlocks' own checks in front of every HTTP request (``bot.slack.verify``).
+
+    A request that fails signature verification for any reason gets 401 and nothing else happens. A signed body
+    that is not one of Slack's shapes gets 400. A body Bolt's parser misread (it takes any body containing the word
+    ``payload`` for an interactivity payload) is re-read correctly before the listeners see it. Socket Mode requests
+    come over the app's own authenticated WebSocket and skip the signature, as in Bolt.
+    """
+
+    def __init__(self, *, signing_secret: str, **kwargs: Any) -> None:
+        super().__init__(signing_secret=signing_secret, request_verification_enabled=False, **kwargs)
+        self._qlocks_secret = signing_secret
+
+    @property
+    def verification_secret(self) -> str:
+        """The signing secret requests are verified with (the WSGI edge checks before Bolt parses)."""
+        return self._qlocks_secret
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        if req.mode == "socket_mode":
+            _remember_response_url(req.body)
+            return super().dispatch(req)
+        problem = signature_problem(
+            secret=self._qlocks_secret,
+            body=req.raw_body,
+            timestamp=_header(req, "x-slack-request-timestamp"),
+            signature=_header(req, "x-slack-signature"),
+            now=time.time(),  # Slack's clock, not an injected one: the replay window is real time
+        )
+        if problem is not None:
+            logger.info("refused an unverified request: %s", problem)
+            return BoltResponse(status=401, body='{"error":"invalid request"}')
+        try:
+            body = parse_body(req.raw_body, _header(req, "content-type"))
+            if body != req.body:
+                req.body = body
+                req.context = build_context(BoltContext(), body)
+        except (BodyError, AttributeError, TypeError, KeyError, IndexError) as exc:
+            logger.info("refused a signed but unreadable request: %s", type(exc).__name__)
+            return BoltResponse(status=400, body='{"error":"unreadable request"}')
+        _remember_response_url(req.body)
+        return super().dispatch(req)
+
+
+def _remember_response_url(body: object) -> None:
+    """A response_url is a credential for 30 minutes: no log line may show it, whoever logs it."""
+    if isinstance(body, dict) and isinstance(body.get("response_url"), str):
+        REDACTOR.add([body["response_url"]])
+
+
+def _header(req: BoltRequest, name: str) -> str | None:
+    values = req.headers.get(name) or []
+    return values[0] if values and isinstance(values[0], str) else None
+
+
 def build_app(
     *,
     slack: SlackConfig,
@@ -67,10 +126,10 @@ def build_app(
     monotonic: Callable[[], float] = time.monotonic,
     progress: ProgressPolicy | None = None,
     audit: AuditLog | None = None,
-) -> App:
+) -> QlocksApp:
     """Bolt app for HTTP or Socket Mode. ``authorize`` replaces the start-up ``auth.test`` (tests, playground)."""
     client = client or make_web_client(slack)
-    app = App(
+    app = QlocksApp(
         name="qlocks",
         client=client,
         signing_secret=_signing_secret(slack),

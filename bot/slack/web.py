@@ -8,11 +8,15 @@ Run gunicorn with one worker and several threads: the double-click guard is per 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+
+from bot.slack.app import QlocksApp
+from bot.slack.verify import MAX_BODY_BYTES, BodyError, parse_body, signature_problem
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
@@ -24,23 +28,85 @@ HEALTH_PATH = "/healthz"
 
 
 def make_wsgi_app(
-    app: App, *, healthy: Callable[[], bool] | None = None
+    app: QlocksApp, *, healthy: Callable[[], bool] | None = None
 ) -> Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]:
-    """WSGI callable: Bolt on ``/slack/events``, ``/healthz`` (200 ``ok``, or 503 when ``healthy()`` is False)."""
-    bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+    """WSGI callable: Bolt on ``POST /slack/events``, ``GET /healthz`` (200 ``ok``, or 503 when ``healthy()`` is
+    False), 404 elsewhere. Before Bolt builds a request: at most ``MAX_BODY_BYTES`` (413), a valid Slack signature
+    (401, nothing else happens), one of Slack's body shapes (400)."""
+    secret = app.verification_secret
+
+    def events(environ: WSGIEnvironment) -> BoltResponse:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return _refuse(400, "bad Content-Length")
+        if length < 0 or length > MAX_BODY_BYTES:
+            return _refuse(413, "request too large")
+        raw: bytes = environ["wsgi.input"].read(length) if length else b""
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+        problem = signature_problem(
+            secret=secret,
+            body=raw.decode("utf-8", errors="surrogateescape"),
+            timestamp=timestamp,
+            signature=environ.get("HTTP_X_SLACK_SIGNATURE"),
+            now=time.time(),
+        )
+        if problem is not None:
+            logger.info("refused an unverified request: %s", problem)
+            return _refuse(401, "invalid request")
+        try:
+            body = raw.decode("utf-8")
+            parse_body(body, environ.get("CONTENT_TYPE"))
+            request = BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=_headers(environ))
+        except (
+            BodyError,
+            UnicodeDecodeError,
+            ValueError,
+            AttributeError,
+            TypeError,
+            KeyError,
+            IndexError,
+        ) as exc:
+            logger.info("refused a signed but unreadable request: %s", type(exc).__name__)
+            return _refuse(400, "unreadable request")
+        return app.dispatch(request)
 
     def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == HEALTH_PATH and environ.get("REQUEST_METHOD") == "GET":
+        method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+        if path == HEALTH_PATH and method == "GET":
             ok = healthy() if healthy is not None else True
-            body = b"ok\n" if ok else b"unhealthy\n"
-            start_response(
-                "200 OK" if ok else "503 Service Unavailable",
-                [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+            response = WsgiHttpResponse(
+                status=200 if ok else 503,
+                headers={"content-type": ["text/plain; charset=utf-8"]},
+                body="ok\n" if ok else "unhealthy\n",
             )
-            return [body]
-        return bolt(environ, start_response)
+        elif path == EVENTS_PATH and method == "POST":
+            bolt = events(environ)
+            response = WsgiHttpResponse(status=bolt.status, headers=bolt.headers, body=bolt.body)
+        else:
+            response = WsgiHttpResponse(
+                status=404, headers={"content-type": ["text/plain; charset=utf-8"]}, body="Not Found"
+            )
+        start_response(response.status, response.get_headers())
+        return response.get_body()
 
     return wsgi
+
+
+def _refuse(status: int, reason: str) -> BoltResponse:
+    return BoltResponse(
+        status=status, body=f'{{"error":"{reason}"}}', headers={"content-type": "application/json"}
+    )
+
+
+def _headers(environ: WSGIEnvironment) -> dict[str, str | Sequence[str]]:
+    headers: dict[str, str | Sequence[str]] = {}
+    for key, value in environ.items():
+        if key in ("CONTENT_LENGTH", "CONTENT_TYPE"):
+            headers[key.lower().replace("_", "-")] = value
+        elif key.startswith("HTTP_"):
+            headers[key[5:].lower().replace("_", "-")] = value
+    return headers
 
 
 def create_wsgi_app() -> WSGIApplication:
@@ -52,7 +118,8 @@ def create_wsgi_app() -> WSGIApplication:
     from bot.compose import bot_from_env
 
     load_dotenv(override=False)
-    if not logging.getLogger().handlers:  # gunicorn has no ``qlocks`` CLI to configure logging for us
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import configure
+
+    configure(logging.INFO, os.environ)  # gunicorn has no ``qlocks`` CLI to configure logging for us
     bot = bot_from_env(os.environ)
     return make_wsgi_app(bot.app)
