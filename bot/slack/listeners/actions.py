@@ -60,14 +60,13 @@ class _Attempt:
     """The facts of one click, for audit records."""
 
     def __init__(self, deps: Deps, body: Body) -> None:
-        user = body.get("user") or {}
-        channel = body.get("channel") or {}
+        user, channel, team = _object(body, "user"), _object(body, "channel"), _object(body, "team")
         self.deps = deps
-        self.user_id = str(user.get("id") or "")
-        self.user_name = user.get("username") or user.get("name")
-        self.team_id = (body.get("team") or {}).get("id") or user.get("team_id")
-        self.channel_id: str | None = channel.get("id")
-        self.channel_name: str | None = channel.get("name")
+        self.user_id = _text(user, "id") or ""
+        self.user_name = _text(user, "username") or _text(user, "name")
+        self.team_id = _text(team, "id") or _text(user, "team_id")
+        self.channel_id = _text(channel, "id")
+        self.channel_name = _text(channel, "name")
 
     def record(
         self,
@@ -106,6 +105,24 @@ class _Attempt:
         return True
 
 
+def _object(body: Body, key: str) -> dict[str, Any]:
+    """``body[key]`` when it is a JSON object; anything else (a string, a list, null) reads as empty."""
+    value = body.get(key) if isinstance(body, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _text(obj: dict[str, Any], key: str, limit: int = 200) -> str | None:
+    """A short string field, or None: a number, a list or a megabyte of text is not an ID or a name."""
+    value = obj.get(key)
+    return value if isinstance(value, str) and 0 < len(value) <= limit else None
+
+
+def _action(body: Body) -> dict[str, Any]:
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else None
+    return first if isinstance(first, dict) else {}
+
+
 def on_close(deps: Deps, *, ack: Ack, body: Body, client: WebClient, respond: Respond) -> None:
     ack()
     deps.run(
@@ -116,7 +133,7 @@ def on_close(deps: Deps, *, ack: Ack, body: Body, client: WebClient, respond: Re
 def close_handle(deps: Deps, *, body: Body, client: WebClient, respond: Respond) -> None:
     """The work after the ack: decode, authorize, guard, close, audit, then tell Slack."""
     attempt = _Attempt(deps, body)
-    action = (body.get("actions") or [{}])[0]
+    action = _action(body)
     try:
         button = decode_ref(action.get("value"))
     except ValueError as exc:
@@ -184,7 +201,7 @@ def _replace_row(
     body: Body, action: dict[str, Any], respond: Respond, *, closer: str, at: float, outcome: CloseOutcome
 ) -> None:
     """Re-send the clicked message with only the clicked row changed to "Closed by …"."""
-    message = body.get("message") or {}
+    message = _object(body, "message")
     blocks = message.get("blocks")
     block_id = action.get("block_id")
     if not isinstance(blocks, list) or not isinstance(block_id, str):
