@@ -76,3 +76,14 @@ def client(sim: Any) -> Iterator[Any]:
 
     with QumuloClient(config_for(sim)) as c:
         yield c
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The attack suite's counts (tests/attack), when it ran."""
+    from tests.attack import tally
+
+    found = tally.lines()
+    if found:
+        terminalreporter.write_sep("=", f"attack suite ({tally.PROFILE} profile)")
+        for line in found:
+            terminalreporter.write_line(line)

@@ -31,18 +31,21 @@ class BodyError(ValueError):
 
 
 def signature_problem(
-    *, secret: str, body: str, timestamp: str | None, signature: str | None, now: float
+    *, secret: str, body: str | bytes, timestamp: str | None, signature: str | None, now: float
 ) -> str | None:
     """Why this request is not from Slack (a short reason for the log), or None when it is."""
     if not secret:
         return "no signing secret configured"
-    if timestamp is None or not _TIMESTAMP.fullmatch(timestamp):
+    if timestamp is None or not _TIMESTAMP.fullmatch(timestamp) or not timestamp.isascii():
         return "timestamp missing or not a plain integer"
     if abs(now - int(timestamp)) > MAX_SKEW_S:
         return "timestamp outside the 5-minute window (stale, replayed or from the future)"
     if signature is None or not _SIGNATURE.fullmatch(signature):
         return "signature missing or malformed"
-    expected = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body) or ""
+    try:
+        expected = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body) or ""
+    except UnicodeDecodeError:  # Slack sends UTF-8; slack_sdk cannot sign anything else
+        return "body is not UTF-8"
     if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii")):
         return "signature does not match"
     return None

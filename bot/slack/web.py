@@ -46,7 +46,7 @@ def make_wsgi_app(
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
         problem = signature_problem(
             secret=secret,
-            body=raw.decode("utf-8", errors="surrogateescape"),
+            body=raw,
             timestamp=timestamp,
             signature=environ.get("HTTP_X_SLACK_SIGNATURE"),
             now=time.time(),
