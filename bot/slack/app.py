@@ -25,7 +25,7 @@ from bot.slack.background import Background, Inline
 from bot.slack.deps import Deps, ProgressPolicy
 from bot.slack.errors import report_error
 from bot.slack.guard import CloseGuard
-from bot.slack.verify import BodyError, parse_body, signature_problem
+from bot.slack.verify import BodyError, parse_body, signature_problem, unhandled_shape
 
 if TYPE_CHECKING:
     from bot.locks.service import LockService
@@ -100,6 +100,10 @@ class QlocksApp(App):
             logger.info("refused a signed but unreadable request: %s", type(exc).__name__)
             return BoltResponse(status=400, body='{"error":"unreadable request"}')
         _remember_response_url(req.body)
+        shape = unhandled_shape(req.body)
+        if shape is not None:
+            logger.info("refused a signed request qlocks does not handle: %s", shape)
+            return BoltResponse(status=404, body='{"error":"unhandled request"}')
         return super().dispatch(req)
 
 

@@ -21,6 +21,9 @@ def reply(respond: Respond, **kwargs: Any) -> bool:
         kwargs.setdefault("replace_original", False)
     try:
         resp = respond(**kwargs)
+    except ValueError:  # Bolt's "respond is unsupported here as there is no response_url": nobody to answer
+        logger.info("no response_url to answer through")
+        return False
     except (OSError, SlackClientError) as exc:
         logger.warning("response_url post failed: %s", type(exc).__name__)
         return False

@@ -65,6 +65,27 @@ def _json_object(text: str, what: str) -> dict[str, Any]:
     return value
 
 
+# Interactivity payload types qlocks listens to. Bolt's own matchers crash (HTTP 500, even in its error handler) on
+# some shapes Slack never sends, e.g. ``block_actions`` with ``actions: []``; so only these, checked, reach it.
+HANDLED_PAYLOADS = frozenset({"block_actions"})
+
+
+def unhandled_shape(body: dict[str, Any]) -> str | None:
+    """Why Bolt should not see this (parsed) request, or None. Slash commands pass; payloads must be well formed."""
+    if "command" in body and "type" not in body:
+        return None
+    kind = body.get("type")
+    if kind not in HANDLED_PAYLOADS:
+        return f"payload type {str(kind)[:40]!r} is not one qlocks handles"
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions or len(actions) > 10:
+        return "block_actions without a list of actions"
+    for action in actions:
+        if not isinstance(action, dict) or not isinstance(action.get("action_id"), str):
+            return "an action without an action_id"
+    return None
+
+
 def parse_body(body: str, content_type: str | None) -> dict[str, Any]:
     """The request as Slack means it; ``BodyError`` when it is none of Slack's three shapes."""
     kind = (content_type or "").split(";", 1)[0].strip().lower()
@@ -95,4 +116,12 @@ def parse_body(body: str, content_type: str | None) -> dict[str, Any]:
     return dict(form)
 
 
-__all__ = ["MAX_BODY_BYTES", "MAX_SKEW_S", "BodyError", "parse_body", "signature_problem"]
+__all__ = [
+    "HANDLED_PAYLOADS",
+    "MAX_BODY_BYTES",
+    "MAX_SKEW_S",
+    "BodyError",
+    "parse_body",
+    "signature_problem",
+    "unhandled_shape",
+]

@@ -28,4 +28,6 @@ def record(name: str, held: bool, *, word: str = "held") -> None:
 
 def lines() -> list[str]:
     with _lock:
-        return [f"{name}: {held:,}/{tried:,} {_words[name]}" for name, (held, tried) in sorted(_counts.items())]
+        return [
+            f"{name}: {held:,}/{tried:,} {_words[name]}" for name, (held, tried) in sorted(_counts.items())
+        ]

@@ -33,8 +33,16 @@ ODD_TIMESTAMPS = [
 
 def _command_body(url: str, text: str = "search budget") -> str:
     return urllib.parse.urlencode(
-        {"command": "/qlocks", "text": text, "user_id": USER, "channel_id": OPS, "team_id": "T0TEST",
-         "response_url": url, "trigger_id": "1.2.3", "api_app_id": "A0QLOCKS"}  # fmt: skip
+        {
+            "command": "/qlocks",
+            "text": text,
+            "user_id": USER,
+            "channel_id": OPS,
+            "team_id": "T0TEST",
+            "response_url": url,
+            "trigger_id": "1.2.3",
+            "api_app_id": "A0QLOCKS",
+        }  # fmt: skip
     )
 
 
@@ -61,7 +69,11 @@ def _forgeries(url: str) -> Iterator[tuple[str, str, dict[str, str]]]:
         yield f"{kind}: no timestamp", body, {"X-Slack-Signature": _sig(body, good_ts)}
         yield f"{kind}: wrong secret", body, _headers(good_ts, _sig(body, good_ts, "not-the-secret"))
         yield f"{kind}: tampered body", body + "&x=1", _headers(good_ts, _sig(body, good_ts))
-        yield f"{kind}: tampered team", body.replace("T0TEST", "T1TEST"), _headers(good_ts, _sig(body, good_ts))
+        yield (
+            f"{kind}: tampered team",
+            body.replace("T0TEST", "T1TEST"),
+            _headers(good_ts, _sig(body, good_ts)),
+        )
         for skew in (-330, -3600, -86400 * 30, 330, 86400):
             ts = str(now + skew)
             yield f"{kind}: timestamp {skew:+d}s (stale/replayed/future)", body, _headers(ts, _sig(body, ts))
