@@ -42,7 +42,7 @@ def _command_body(url: str, text: str = "search budget") -> str:
             "response_url": url,
             "trigger_id": "1.2.3",
             "api_app_id": "A0QLOCKS",
-        }  # fmt: skip
+        }
     )
 
 
