@@ -41,7 +41,13 @@ class Message:
 
 
 def plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": clip(text, limit) or " ", "emoji": False}
+    """plain_text of one user- or cluster-supplied line: escaped like every Slack text field, clipped to ``limit``."""
+    return plain_escaped(escape_clip(text, limit))
+
+
+def plain_escaped(text: str) -> dict[str, Any]:
+    """plain_text whose variable parts the caller has already escaped (multi-line texts, escaped per line)."""
+    return {"type": "plain_text", "text": text or " ", "emoji": False}
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
@@ -99,11 +105,12 @@ def row_text(row: LockRow) -> str:
 def confirm_close(row: LockRow) -> dict[str, Any]:
     """The danger-style confirm dialog naming the file and the holder (plain_text, ≤ 300 chars)."""
     warning = "Unsaved changes on that client may be lost; the application there has to reopen the file."
-    who = f"Close {clip(row.holder or row.ref.owner or '?', 60)}'s handle on {clip(client_label(row), 60)}:"
-    path = clip(row.ref.path or "(unknown path)", 300 - len(who) - len(warning) - 4)
+    holder = escape_clip(row.holder or row.ref.owner or "?", 60)
+    who = f"Close {holder}'s handle on {escape_clip(client_label(row), 60)}:"
+    path = escape_clip(row.ref.path or "(unknown path)", 300 - len(who) - len(warning) - 4)
     return {
         "title": {"type": "plain_text", "text": "Close this SMB handle?", "emoji": False},
-        "text": {"type": "plain_text", "text": f"{who}\n{path}\n\n{warning}", "emoji": False},
+        "text": plain_escaped(f"{who}\n{path}\n\n{warning}"),
         "confirm": {"type": "plain_text", "text": "Close handle", "emoji": False},
         "deny": {"type": "plain_text", "text": "Cancel", "emoji": False},
         "style": "danger",
@@ -131,12 +138,12 @@ def row_block(n: int, row: LockRow, *, searcher: str | None, cluster: str) -> Bl
 def file_block(n: int, group: FileGroup, *, continued: bool, cluster: str) -> Block:
     """The file heading: FS path and the UNC path users know, as plain_text (never interpreted), handle count."""
     count = len(group.rows)
-    lines = [f"📄 {clip(group.path, 1300)}"]
+    lines = [f"📄 {escape_clip(group.path, 1300)}"]
     if group.share is not None:
         unc = ShareLocation(clip(group.share, 80), group.share_path or "/").unc(clip(cluster, 100))
-        lines.append(f"Share: {clip(unc, 1400)}")
+        lines.append(f"Share: {escape_clip(unc, 1400)}")
     lines.append(f"{count} open handle{'s' if count != 1 else ''}{' (continued)' if continued else ''}")
-    return {"type": "section", "block_id": FILE_BLOCK.format(n=n), "text": plain("\n".join(lines), 3000)}
+    return {"type": "section", "block_id": FILE_BLOCK.format(n=n), "text": plain_escaped("\n".join(lines))}
 
 
 def _footer(result: SearchResult, *, now: float, first: int, last: int) -> Block:
@@ -214,7 +221,7 @@ def search_message(result: SearchResult, *, searcher: str | None, offset: int, n
     pager = _pager(query, offset, total, searcher=searcher)
     if pager is not None:
         blocks.append(pager)
-    return Message(text=clip(text, 3000), blocks=blocks)
+    return Message(text=escape_clip(text, 3000), blocks=blocks)
 
 
 def _byline(result: SearchResult, searcher: str | None) -> Block:
@@ -246,7 +253,7 @@ def _empty_message(result: SearchResult, *, searcher: str | None, now: float) ->
         )
     text = f"No such file: {query}" if result.no_such_file else f"No open handles for {query}"
     return Message(
-        text=clip(text, 3000),
+        text=escape_clip(text, 3000),
         blocks=[
             {"type": "header", "block_id": HEADER_BLOCK, "text": plain(text, 150)},
             _byline(result, searcher),

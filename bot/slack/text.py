@@ -13,11 +13,31 @@ ELLIPSIS = "…"
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _SLACK_ID = re.compile(r"^[A-Z][A-Z0-9]{2,30}$")
+# Characters that change how the rest of a line displays or are invisible: control characters, bidi overrides and
+# isolates (a file named "\u202efdp.exe" displays as "exe.pdf"), zero-width characters, line/paragraph separators.
+# Shown as a visible \uXXXX (or \xNN) so the admin who confirms a close sees the name as it really is.
+INVISIBLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+
+
+def _visible(ch: str) -> str:
+    code_point = ord(ch)
+    return f"\\x{code_point:02x}" if code_point < 0x100 else f"\\u{code_point:04x}"
+
+
+def reveal(s: str) -> str:
+    """``s`` with every invisible or direction-changing character written out as ``\\uXXXX``."""
+    return INVISIBLE.sub(lambda m: _visible(m.group()), s)
+
+
+def _piece(ch: str) -> str:
+    return _ESCAPES.get(ch) or (_visible(ch) if INVISIBLE.match(ch) else ch)
 
 
 def escape(s: str) -> str:
-    """Escape ``&``, ``<``, ``>`` (``&`` first) for mrkdwn."""
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape ``&``, ``<``, ``>`` for Slack (every text field, plain_text included) and ``reveal`` the rest."""
+    return reveal(s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
 
 
 def unescape(s: str) -> str:
@@ -72,14 +92,14 @@ def escape_clip(s: str, limit: int) -> str:
     head: list[str] = []
     used = 0
     for ch in s:
-        piece = _ESCAPES.get(ch, ch)
+        piece = _piece(ch)
         if used + len(piece) > head_budget:
             break
         head.append(piece)
         used += len(piece)
     tail: list[str] = []
     for ch in reversed(s):
-        piece = _ESCAPES.get(ch, ch)
+        piece = _piece(ch)
         if used + len(piece) > budget:
             break
         tail.append(piece)

@@ -48,5 +48,5 @@ def assert_valid_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for obj in text_objects(blocks):
         if obj["type"] == "mrkdwn":
             assert obj.get("verbatim") is True, obj
-            assert_escaped_mrkdwn(obj["text"])
+        assert_escaped_mrkdwn(obj["text"])  # plain_text too: Slack decodes entities in every text field
     return out

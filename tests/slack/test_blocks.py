@@ -19,6 +19,7 @@ from bot.slack.blocks import (
     search_message,
 )
 from bot.slack.refs import decode_page, decode_ref
+from bot.slack.text import escape
 from tests.slack.blockcheck import assert_valid_blocks, text_objects
 from tests.slack.factories import NOW, make_result, make_row, many_rows
 
@@ -84,12 +85,14 @@ def test_hostile_strings_render_literally() -> None:
     assert any("&lt;!channel&gt;" in t for t in mrkdwn)
     assert not any("<!channel>" in t or "<@U123ABCDE>" in t for t in mrkdwn)
     plain = [t["text"] for t in text_objects(msg.blocks) if t["type"] == "plain_text"]
-    assert any(f"/share/{evil}.xlsx" in t for t in plain)  # plain_text shows it as typed
+    shown = escape(f"/share/{evil}.xlsx")  # Slack decodes the entities: the reader sees the name as it is
+    assert any(shown in t for t in plain)
     assert all(
         t.get("emoji") is False
         for t in text_objects(msg.blocks)
-        if t["type"] == "plain_text" and evil in t["text"]
+        if t["type"] == "plain_text" and escape(evil) in t["text"]
     )
+    assert "<!channel>" not in msg.text and "&lt;!channel&gt;" in msg.text  # the notification text too
 
 
 def test_paging_fits_50_blocks_and_covers_every_row_once() -> None:
