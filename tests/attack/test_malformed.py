@@ -20,9 +20,8 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.slack.web import make_wsgi_app
 from tests.attack import tally
-from tests.attack.test_signature import _post
-from tests.fakes.signing import SECRET
-from tests.slack.conftest import ADMIN, OPS, Harness
+from tests.attack.test_signature import _post, signed_search
+from tests.slack.conftest import ADMIN, OPS, SECRET, Harness
 from tests.slack.test_web import serve
 
 
@@ -99,12 +98,8 @@ def http_bot(make_harness: Any) -> Iterator[tuple[Harness, str]]:
 
 
 def _still_serving(h: Harness, base: str) -> None:
-    from tests.fakes.signing import signed_command
-
-    url = h.fake.response_url("still")
-    body, headers = signed_command("search budget", user=ADMIN, channel=OPS, response_url=url)
-    flat = {k: v if isinstance(v, str) else v[0] for k, v in headers.items()}
-    assert _post(base, body.encode(), flat) == 200
+    body, headers = signed_search(h, "still", user=ADMIN)
+    assert _post(base, body, headers) == 200
     assert h.fake.responses("still"), "the bot stopped answering"
 
 

@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from qlocks_tools.fakeslack import signed_headers, slash_command
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.slack.web import make_wsgi_app
 from tests.attack import tally
-from tests.fakes.signing import SECRET
-from tests.slack.conftest import OPS, USER, Harness
+from tests.slack.conftest import OPS, SECRET, USER, Harness
 from tests.slack.test_web import serve
 
 ODD_TIMESTAMPS = [
@@ -98,7 +98,8 @@ def _post(base: str, body: bytes, headers: dict[str, str], *, declared: int | No
     conn = http.client.HTTPConnection(host or "127.0.0.1", port, timeout=10)
     try:
         conn.putrequest("POST", "/slack/events")
-        conn.putheader("Content-Type", "application/x-www-form-urlencoded")
+        if not any(name.lower() == "content-type" for name in headers):
+            conn.putheader("Content-Type", "application/x-www-form-urlencoded")
         conn.putheader("Content-Length", str(len(body) if declared is None else declared))
         for name, value in headers.items():
             if "\n" in value or "\r" in value:  # http.client refuses to send it: not a request at all
@@ -117,22 +118,25 @@ def http_bot(make_harness: Any) -> Iterator[tuple[Harness, str]]:
         yield h, base
 
 
+def signed_search(h: Harness, key: str, user: str = USER) -> tuple[bytes, dict[str, str]]:
+    """A real ``/qlocks search budget`` from ``user`` in #ops, signed; its response_url is named ``key``."""
+    url = h.fake.response_url(key, user=user)
+    body = slash_command("search budget", user_id=user, channel_id=OPS, response_url=url)
+    return body, signed_headers(SECRET, body, now=time.time())
+
+
 def _nothing_went_out(h: Harness, base: str) -> None:
     """A signed search afterwards is answered, and it is the only thing the fake Slack ever heard."""
-    from tests.fakes.signing import signed_command
-
-    url = h.fake.response_url("legit")
-    body, headers = signed_command("search budget", user=USER, channel=OPS, response_url=url)
-    flat = {k: v if isinstance(v, str) else v[0] for k, v in headers.items()}
-    assert _post(base, body.encode(), flat) == 200
-    h.fake.wait_for(lambda calls: any(c.path.endswith("/legit") for c in calls), timeout=20)
-    others = [c.path for c in h.fake.calls if not c.path.endswith("/legit")]
+    body, headers = signed_search(h, "legit")
+    assert _post(base, body, headers) == 200
+    h.fake.wait_for(lambda calls: any(c.key == "legit" for c in calls), timeout=20)
+    others = [(c.method, c.key) for c in h.fake.calls if c.key != "legit"]
     assert others == []
 
 
 def test_forged_requests_get_401_and_nothing_else(http_bot: tuple[Harness, str]) -> None:
     h, base = http_bot
-    url = h.fake.response_url("attacker")
+    url = h.fake.response_url("attacker", user=USER)
     results = []
     for label, body, headers in _forgeries(url):
         status = _post(base, body.encode(), headers)
@@ -162,7 +166,7 @@ def test_huge_and_broken_requests_are_refused_before_anything_runs(http_bot: tup
 
 def test_dispatch_refuses_what_the_http_edge_refuses(harness: Harness) -> None:
     """The app's own dispatch checks too (Socket Mode adapters aside): nothing relies on the WSGI wrapper alone."""
-    url = harness.fake.response_url("attacker")
+    url = harness.fake.response_url("attacker", user=USER)
     refused = 0
     for _label, body, headers in _forgeries(url):
         if any("\n" in v for v in headers.values()):
