@@ -45,7 +45,9 @@ def test_exact_path_costs_the_same_at_every_size(quick: dict[str, Any]) -> None:
     for form in ("fs path", "UNC"):
         same_form = [r for r in rows if r["form"] == form]
         assert len({tuple(r["requests"]) for r in same_form}) == 1, same_form
-        assert len({r["round_trips"] for r in same_form}) == 1
+        # Round trips are measured from timestamps: concurrent requests count once only when they really overlapped,
+        # which a loaded machine does not promise. The request list is the deterministic part; the bound holds always.
+        assert all(1 <= r["round_trips"] <= sum(r["by_endpoint"].values()) for r in same_form), same_form
         assert all(r["exact"] and r["rows"] == 3 for r in same_form)
         assert all("/v1/smb/files/" in r["by_endpoint"] for r in same_form)  # narrow, not the full table
 
