@@ -4,8 +4,9 @@ and interpret the cluster's per-item close result. ``LockService.recheck`` / ``c
 Rules:
 - only the handle at exactly ``ref.location`` on ``ref.file_number`` is considered (never "the first handle on
   that file", never every handle on it);
-- gone (no such location any more) -> ``GONE``; same location but a different owner or path -> ``CHANGED``;
-  both are refused with an explanation and nothing is closed;
+- gone (no such location any more) -> ``GONE``; same location but a different owner or path, or (when the search
+  knew the client) a different or no longer identifiable client -> ``CHANGED``; both are refused with an
+  explanation and nothing is closed;
 - a 200 from ``/v1/smb/files/close`` can still carry a per-item ``error_message``: "not found"-like -> ``GONE``,
   anything else -> ``FAILED`` with the cluster's words.
 """
@@ -62,6 +63,12 @@ def compare(ref: HandleRef, handle: FileHandle, path: str, row: LockRow | None) 
         changes.append(f"it now belongs to {who}")
     if path != ref.path:
         changes.append(f"it is now on {path}")
+    if ref.client_ip is not None:
+        now_ip = row.client_ip if row is not None else None
+        if now_ip is None:
+            changes.append(f"it can no longer be confirmed to be held from {ref.client_ip}")
+        elif now_ip != ref.client_ip:
+            changes.append(f"it is now held from {now_ip}, not {ref.client_ip}")
     if not changes:
         return None
     return CloseOutcome(

@@ -191,7 +191,9 @@ def join_row(
     else:
         notes.append("sessions not readable: client unknown")
 
-    ref = HandleRef(location=handle.location, file_number=handle.file_number, owner=handle.owner, path=path)
+    ref = HandleRef(
+        location=handle.location, file_number=handle.file_number, owner=handle.owner, path=path, client_ip=ip
+    )
     return LockRow(
         ref=ref,
         holder=holder,

@@ -34,6 +34,7 @@ class HandleRef:
     file_number: str
     owner: str  # auth_id of the handle's owner
     path: str
+    client_ip: str | None = None  # the holder's client when the search could tell; the close re-checks it
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,9 @@ A button ``value`` is at most 2,000 characters and comes back from Slack as untr
 the exact shape the encoders produce and raise ``ValueError`` on anything else. The close path then re-fetches the
 handle from the cluster and compares, so a forged value can at most name a handle that really is open.
 
-Close value: compact JSON ``{"v":1,"c":cluster,"s":searcher,"l":location,"f":file_number,"o":owner,"p":path}``;
+Close value: compact JSON ``{"v":2,"c":cluster,"s":searcher,"l":location,"f":file_number,"o":owner,"p":path,
+"i":client_ip}`` (``i`` null when the search could not tell the client; version 1 buttons carried no client and are
+refused as "from an older version");
 when that is too long (deep paths), the same JSON zlib-compressed and base64url-encoded behind a ``z1:`` prefix.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 import zlib
 from dataclasses import dataclass
@@ -23,7 +26,7 @@ from bot.slack.text import slack_id
 MAX_VALUE = 2000  # Block Kit button value limit
 _MAX_INFLATED = 16 * 1024  # a decoded close value never needs more; bounds decompression
 _ZPREFIX = "z1:"
-_VERSION = 1
+_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,7 @@ def encode_ref(ref: HandleRef, *, searcher: str | None, cluster: str) -> str | N
             "f": ref.file_number,
             "o": ref.owner,
             "p": ref.path,
+            "i": ref.client_ip,
         }
     )
     if len(raw) <= MAX_VALUE:
@@ -108,8 +112,16 @@ def decode_ref(value: object) -> CloseButton:
         raise ValueError("button value is too long")
     text = _inflate(value[len(_ZPREFIX) :]) if value.startswith(_ZPREFIX) else value
     obj = _load_object(text)
-    if obj.get("v") != _VERSION or set(obj) != {"v", "c", "s", "l", "f", "o", "p"}:
+    if obj.get("v") != _VERSION or set(obj) != {"v", "c", "s", "l", "f", "o", "p", "i"}:
         raise ValueError("button value has an unknown format")
+    client_ip = obj["i"]
+    if client_ip is not None:
+        try:
+            client_ip = str(ipaddress.ip_address(client_ip)) if isinstance(client_ip, str) else None
+        except ValueError:
+            client_ip = None
+        if client_ip is None or client_ip != obj["i"]:
+            raise ValueError("button value carries an invalid client address")
     searcher = obj["s"]
     if searcher is not None and slack_id(searcher) is None:
         raise ValueError("button value carries an invalid user ID")
@@ -118,6 +130,7 @@ def decode_ref(value: object) -> CloseButton:
         file_number=_str_field(obj, "f"),
         owner=_str_field(obj, "o"),
         path=_str_field(obj, "p"),
+        client_ip=client_ip,
     )
     return CloseButton(ref=ref, searcher=searcher, cluster=_str_field(obj, "c"))
 

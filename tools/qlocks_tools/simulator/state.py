@@ -9,6 +9,7 @@ share-mode grant ``owner_address`` == session ``originator``, handle ``file_numb
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import logging
 import random
 import threading
@@ -249,6 +250,57 @@ class ClusterState(StateViews, Knobs):
             sess.last_active = self.clock()
             h = self.open_handle(self.ensure_file(path), sess, kind="write" if write else "read")
             return r.handle_location(h, sess)
+
+    def reuse_location(
+        self, location: str, path: str, *, user: str, client_ip: str, write: bool = True
+    ) -> str:
+        """Open ``path`` as ``user`` from ``client_ip`` at exactly ``location`` (closing whatever was there).
+
+        Locations are opaque and the docs do not promise they are never reused (a restarted node may hand the
+        same one out again); this knob is the other behaviour, for the close path's re-check.
+        """
+        prefix, _, tail = location.rpartition(".")
+        if not prefix or not tail.isdigit():
+            raise ValueError(f"not a simulator location: {location!r}")
+        seq = int(tail)
+        with self.lock:
+            if seq in self.handles:
+                self._remove_handle(seq)
+            ident = self.ensure_identity(user)
+            sess = self.ensure_session(ident, client_ip, age_s=60.0)
+            if sess.handle_prefix != prefix:  # a session of that client which hands out this prefix
+                sess = dataclasses.replace(
+                    sess, seq=self._next["session"], handle_prefix=prefix, num_opens=0, share_names=[]
+                )
+                self._next["session"] += 1
+                sess.location = str(self.rng.getrandbits(62))
+                self.sessions[sess.seq] = sess
+                self.session_keys.add(sess.seq)
+                self._session_by_loc[sess.location] = sess.seq
+            f = self.ensure_file(path)
+            mask, mode = r.OPEN_KINDS["write" if write else "read"]
+            h = r.Handle(seq, f.number, sess.seq, mask, mode)
+            self.handles[seq] = h
+            self.handle_keys.add(seq)
+            bisect.insort(f.handles, seq)  # both lists stay sorted: closes delete by bisection
+            bisect.insort(self.by_ip.setdefault(sess.originator, []), seq)
+            sess.num_opens += 1
+            if f.share and f.share not in sess.share_names:
+                sess.share_names.append(f.share)
+            return r.handle_location(h, sess)
+
+    def rename_file(self, old: str, new: str) -> None:
+        """Rename a file that may be open: its number and its handles' locations stay, the path changes."""
+        with self.lock:
+            number = self._file_by_path.pop(old)
+            if new in self._file_by_path:
+                raise ValueError(f"{new!r} exists")
+            rec = self.files[number]
+            rec.path = new
+            rec.share = self.share_for(new)
+            self._file_by_path[new] = number
+            for seq in rec.handles:
+                self.fragments.forget(seq)  # pre-rendered JSON carries the old path
 
     def close_handle(self, location: str) -> str:
         """Close one handle (and its grants). Returns "" on success or the error message."""
