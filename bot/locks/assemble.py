@@ -29,11 +29,16 @@ def narrow(
     grants_f = pool.submit(client.list_file_share_mode_grants, file_number)
     try:
         handles = [h for h in handles_f.result() if h.file_number == file_number]
-    except QumuloNotFound:
+    except QumuloNotFound as exc:
+        if not exc.object_missing:  # a 404 from a proxy or a wrong base path is an error, not "no handles"
+            grants_f.cancel()
+            raise
         handles = []
     try:
         grants = [g for g in grants_f.result() if g.file_id == file_number]
-    except QumuloNotFound:
+    except QumuloNotFound as exc:
+        if not exc.object_missing:
+            raise
         grants = []
     return handles, grants
 

@@ -108,8 +108,13 @@ def interpret(ref: HandleRef, results: Sequence[CloseResult], row: LockRow | Non
     )
 
 
+def says_not_found(text: str) -> bool:
+    """The cluster's words mean "no such handle"."""
+    return bool(_NOT_FOUND.search(text))
+
+
 def failed(ref: HandleRef, why: str, row: LockRow | None = None) -> CloseOutcome:
     return CloseOutcome(status=CloseStatus.FAILED, ref=ref, message=why, row=row)
 
 
-__all__ = ["compare", "failed", "find_handle", "gone", "interpret", "validate_ref"]
+__all__ = ["compare", "failed", "find_handle", "gone", "interpret", "says_not_found", "validate_ref"]

@@ -55,7 +55,9 @@ class GrantSet:
 def _file_grants(client: QumuloClient, file_id: str, page_limit: int) -> list[ShareModeGrant]:
     try:
         grants = client.list_file_share_mode_grants(file_id, limit=page_limit)
-    except QumuloNotFound:  # the file went away since the handle listing
+    except QumuloNotFound as exc:  # the file went away since the handle listing
+        if not exc.object_missing:
+            raise
         return []
     return [g for g in grants if g.file_id == file_id]
 

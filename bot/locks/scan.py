@@ -95,7 +95,9 @@ def grants_for_files(
         def one(file_id: str) -> list[ShareModeGrant]:
             try:
                 return client.list_file_share_mode_grants(file_id, limit=page_limit)
-            except QumuloNotFound:  # the file went away since the handle listing
+            except QumuloNotFound as exc:  # the file went away since the handle listing
+                if not exc.object_missing:
+                    raise
                 return []
 
         out: dict[str, list[ShareModeGrant]] = {}

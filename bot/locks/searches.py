@@ -97,7 +97,9 @@ def by_path(ctx: SearchContext, query: Query, *, as_of: float, progress: Progres
             if shares_f is not None:
                 shares_f.result()
                 notes.extend(n for n in shares_notes if n not in notes)
-    except QumuloNotFound:
+    except QumuloNotFound as exc:
+        if not exc.object_missing:  # not "no such file": the cluster (or what answers for it) failed
+            raise
         return ctx.result(
             query,
             (),

@@ -136,7 +136,9 @@ class LockService:
         if not path:
             try:
                 path = self.client.file_attributes(ref.file_number).path
-            except QumuloNotFound:
+            except QumuloNotFound as exc:
+                if not exc.object_missing:
+                    raise
                 return closing.gone(ref)
         notes: list[str] = []
         groups = assemble.join(
@@ -159,8 +161,16 @@ class LockService:
             return checked
         try:
             results = self.client.close_file_handles([ref.location])
-        except QumuloNotFound:
-            outcome = closing.gone(ref)
+        except QumuloNotFound as exc:
+            outcome = (
+                closing.gone(ref)
+                if exc.object_missing or closing.says_not_found(exc.description or "")
+                else closing.failed(
+                    ref,
+                    f"The close request got a 404 ({exc}); the handle may or may not be closed: search again.",
+                    checked,
+                )
+            )
         except (QumuloAuthError, QumuloPermissionError):
             raise
         except QumuloError as exc:

@@ -67,6 +67,13 @@ class QumuloPermissionError(QumuloError):
 class QumuloNotFound(QumuloError):
     """404: unknown endpoint or object (for example a path that does not exist)."""
 
+    @property
+    def object_missing(self) -> bool:
+        """The cluster says the file system object does not exist (``fs_no_such_entry_error`` and kin), as
+        opposed to a 404 from a proxy, a wrong base path or an unknown endpoint. Qumulo's SDK draws the same line
+        (``qumulo.rest.fs``: ``status_code != 404 or error_class != 'fs_no_such_entry_error'``)."""
+        return (self.error_class or "").startswith("fs_no_such_")
+
 
 class QumuloRequestError(QumuloError):
     """Any other 4xx: the cluster rejected the request."""

@@ -139,3 +139,28 @@ def test_concurrent_clicks_close_once(harness: Harness) -> None:
     ok = not errors and _closes(h) == 1 and results.count("closed") == 1 and len(results) == n
     tally.record("concurrent clicks", ok, word=f"runs of {n} closed exactly once")
     assert ok, (errors, _closes(h), results)
+
+
+@pytest.mark.parametrize("endpoint", ["/v1/smb/files/", "/v1/files/"])
+def test_a_404_from_something_other_than_the_file_system_is_an_error_not_an_empty_answer(
+    fast: Harness, endpoint: str
+) -> None:
+    """A proxy or a wrong base path answering 404 must not read as "No open handles" or "No such file"."""
+    h = fast
+    _open(h, "/Finance/2026/proxy-404.xlsx")
+    h.sim.state.inject_fault(endpoint, kind="status", status=404, count=10)  # http_not_found_error, not fs_*
+    resp, name = h.command("search /Finance/2026/proxy-404.xlsx")
+    assert resp.status == 200
+    replies = h.posted(name)
+    h.sim.state.clear_faults()
+    answered_empty = any(r.get("response_type") == "in_channel" for r in replies)
+    explained = any(r.get("response_type") == "ephemeral" and "404" in r["text"] for r in replies)
+    ok = explained and not answered_empty
+    tally.record("cluster faults", ok, word="explained, next request served")
+    assert ok, replies
+    assert "proxy-404.xlsx" in str(h.search("/Finance/2026/proxy-404.xlsx")["blocks"])
+
+
+def test_a_file_that_really_does_not_exist_is_still_no_such_file(fast: Harness) -> None:
+    message = fast.search("/Finance/2026/never-existed.xlsx")
+    assert "No such file" in message["text"]

@@ -367,3 +367,16 @@ def test_an_error_on_a_prefetched_page_reaches_the_caller(sim: Any, client: Qumu
     with pytest.raises(QumuloProtocolError):
         for _ in pages:
             pass
+
+
+def test_only_a_file_system_404_means_the_object_is_missing() -> None:
+    from bot.qumulo.mapping import error_from_response
+
+    fs = error_from_response(
+        404, b'{"error_class": "fs_no_such_entry_error", "description": "x"}', endpoint="e"
+    )
+    proxy = error_from_response(404, b"<html>Not Found</html>", endpoint="e")
+    generic = error_from_response(404, b'{"error_class": "http_not_found_error"}', endpoint="e")
+    assert isinstance(fs, QumuloNotFound) and fs.object_missing
+    assert isinstance(proxy, QumuloNotFound) and not proxy.object_missing
+    assert isinstance(generic, QumuloNotFound) and not generic.object_missing
