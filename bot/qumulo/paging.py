@@ -33,7 +33,11 @@ def with_query(path: str, **params: Any) -> str:
 def iter_pages(
     get: Get, first: str, key: str, parse: Callable[[dict[str, Any]], T], *, full_page: int | None = None
 ) -> Iterator[list[T]]:
-    """Follow ``paging.next`` until null/empty, an empty page, a repeated cursor, or MAX_PAGES.
+    """Follow ``paging.next`` until null/empty or an empty page.
+
+    A listing that does not end, a link that comes back (a loop), the same page served again behind a new link, or
+    more than MAX_PAGES pages, raises ``QumuloProtocolError``: a partial listing must never read as a complete one
+    (a handle missing from it would read as "not open").
 
     ``full_page`` (lock listings only): a page with fewer items is the last one. That is the SDK's rule for
     locks (``LockIter``), whose ``next`` may never be null; it saves the empty page at the end. Handle and
@@ -43,24 +47,36 @@ def iter_pages(
     already being fetched and decoded on a helper thread (reads only, so an unused prefetch is harmless).
     """
     seen: set[str] = set()
+    fingerprints: set[tuple[int, str, str]] = set()
     pages = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qumulo-page") as fetcher:
-        pending: Future[tuple[list[T], str | None]] | None = fetcher.submit(
+        pending: Future[tuple[list[T], str | None, tuple[int, str, str]]] | None = fetcher.submit(
             _page, get, first, key, parse, full_page
         )
         try:
             while pending is not None:
-                items, nxt = pending.result()
+                items, nxt, fingerprint = pending.result()
                 pages += 1
                 pending = None
                 if nxt is not None:
-                    if nxt in seen or pages >= MAX_PAGES:
-                        logger.warning(
-                            "stopping paging of %s: repeated cursor or page cap", endpoint_name(first)
+                    why = (
+                        "the same page link came back"
+                        if nxt in seen or nxt == first
+                        else "the same page came back behind a new link"
+                        if fingerprint in fingerprints
+                        else f"more than {MAX_PAGES:,} pages"
+                        if pages >= MAX_PAGES
+                        else None
+                    )
+                    if why is not None:
+                        raise QumuloProtocolError(
+                            f"The cluster's listing of {endpoint_name(first)} does not end ({why}), so any answer "
+                            "would be incomplete. Try again; if it keeps happening, check the cluster",
+                            endpoint=first,
                         )
-                    else:
-                        seen.add(nxt)
-                        pending = fetcher.submit(_page, get, nxt, key, parse, full_page)
+                    seen.add(nxt)
+                    fingerprints.add(fingerprint)
+                    pending = fetcher.submit(_page, get, nxt, key, parse, full_page)
                 yield items
         finally:
             if pending is not None:
@@ -69,8 +85,8 @@ def iter_pages(
 
 def _page(
     get: Get, path: str, key: str, parse: Callable[[dict[str, Any]], T], full_page: int | None
-) -> tuple[list[T], str | None]:
-    """One page, decoded: its items and the next path to GET (None at the end)."""
+) -> tuple[list[T], str | None, tuple[int, str, str]]:
+    """One page, decoded: its items, the next path to GET (None at the end) and a fingerprint of its content."""
     data = get(path)
     if not isinstance(data, dict) or not isinstance(data.get(key), list):
         raise QumuloProtocolError(
@@ -85,11 +101,12 @@ def _page(
         ) from exc
     paging = data.get("paging") or {}
     nxt = paging.get("next") if isinstance(paging, dict) else None
+    fingerprint = (len(raw), repr(raw[0]) if raw else "", repr(raw[-1]) if raw else "")
     if not raw or not isinstance(nxt, str) or not nxt:
-        return items, None
+        return items, None, fingerprint
     if full_page is not None and len(raw) < full_page:
-        return items, None
-    return items, nxt[4:] if nxt.startswith("/api/") else nxt
+        return items, None, fingerprint
+    return items, (nxt[4:] if nxt.startswith("/api/") else nxt), fingerprint
 
 
 def flatten(pages: Iterator[list[T]]) -> list[T]:

@@ -87,6 +87,26 @@ def test_a_cluster_fault_on_the_close_is_never_retried_blindly(
     assert ok, (label, _closes(h), records, replies)
 
 
+@pytest.mark.parametrize("mode", ["endless", "looping"])
+def test_endless_or_looping_paging_ends_with_a_message(fast: Harness, mode: str) -> None:
+    h = fast
+    _open(h, "/Finance/2026/paging.xlsx")
+    h.sim.state.paging_trap = mode
+    try:
+        resp, name = h.command("search paging.xlsx")
+        assert resp.status == 200
+        replies = h.posted(name)
+    finally:
+        h.sim.state.paging_trap = None
+    explained = [r for r in replies if r.get("response_type") == "ephemeral" and "does not end" in r["text"]]
+    answered = [r for r in replies if r.get("response_type") == "in_channel"]
+    ok = bool(explained) and not answered and all("incident" not in r.get("text", "") for r in replies)
+    again = h.search("paging.xlsx")
+    ok = ok and "paging.xlsx" in str(again["blocks"])
+    tally.record("cluster faults", ok, word="explained, next request served")
+    assert ok, replies
+
+
 SLACK_FAULTS = [
     ("chat.postMessage not_in_channel", lambda h: h.fake.fail("chat.postMessage", "not_in_channel")),
     ("chat.postMessage internal_error", lambda h: h.fake.fail("chat.postMessage", "internal_error")),

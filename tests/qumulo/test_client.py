@@ -27,6 +27,7 @@ from bot.qumulo.errors import (
     QumuloTLSError,
 )
 from bot.qumulo.models import ShareModeGrant
+from bot.qumulo.paging import flatten
 from tests.conftest import config_for
 
 
@@ -380,3 +381,10 @@ def test_only_a_file_system_404_means_the_object_is_missing() -> None:
     assert isinstance(fs, QumuloNotFound) and fs.object_missing
     assert isinstance(proxy, QumuloNotFound) and not proxy.object_missing
     assert isinstance(generic, QumuloNotFound) and not generic.object_missing
+
+
+@pytest.mark.parametrize("trap", ["looping", "endless"])
+def test_a_listing_that_does_not_end_is_an_error_not_a_short_answer(sim: Any, trap: str) -> None:
+    sim.state.paging_trap = trap
+    with QumuloClient(config_for(sim)) as c, pytest.raises(QumuloProtocolError, match="does not end"):
+        flatten(c.iter_file_handles(limit=50))

@@ -205,6 +205,9 @@ class Knobs:
         self.latency_s = 0.0  # slept in the handler thread before every response
         self.page_size: int | None = None  # server-side maximum items per page; None = honour ``limit``
         self.lock_listings_never_end = False  # lock listings keep a non-null ``next`` on the last page
+        # A broken cursor: "looping" answers every listing page with ``next`` = the page just served; "endless"
+        # with a new link each time that serves the same page again. What a buggy node or proxy could do.
+        self.paging_trap: str | None = None
         self.tokens = TokenStore(clock)
         self.faults = FaultPlan()
         self._log = RequestLog()

@@ -43,6 +43,22 @@ def build_router() -> Router:
     return router
 
 
+def _trap_paging(payload: Any, trap: str, raw_path: str, raw_query: str) -> Any:
+    """``paging.next`` rewritten per ``ClusterState.paging_trap`` (only where the page has a next link)."""
+    data = json.loads(payload.data) if isinstance(payload, RawJson) else payload
+    paging = data.get("paging") if isinstance(data, dict) else None
+    if not isinstance(paging, dict) or "next" not in paging:
+        return payload
+    here = raw_path + (f"?{raw_query}" if raw_query else "")
+    if trap == "looping":
+        paging["next"] = here
+    else:  # endless: the same page again behind an ever new link (the simulator ignores ``trap``)
+        base, _, _ = here.partition("&trap=")
+        count = int(here.rpartition("&trap=")[2]) + 1 if "&trap=" in here else 1
+        paging["next"] = f"{base}{'&' if '?' in base else '?'}trap={count}"
+    return data
+
+
 class SimulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
@@ -162,7 +178,10 @@ class SimulatorHandler(BaseHTTPRequestHandler):
                 raise ApiError(400, f"Request body is not valid JSON: {exc}") from exc
         if route.churns and "after" in req.query and (state.churn_add or state.churn_remove):
             state.apply_churn()
-        return route.handler(state, req)
+        payload = route.handler(state, req)
+        if state.paging_trap and method == "GET":
+            payload = _trap_paging(payload, state.paging_trap, raw_path, raw_query)
+        return payload
 
     def _read_body(self) -> bytes | None:
         length = self.headers.get("Content-Length")
