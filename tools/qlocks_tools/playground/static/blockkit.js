@@ -128,11 +128,11 @@
     return span;
   }
 
-  /* A text object: plain_text is shown exactly as sent; mrkdwn is parsed. */
+  /* A text object: plain_text is shown as sent, its &amp; &lt; &gt; decoded as Slack does; mrkdwn is parsed. */
   function renderText(obj, ctx) {
     if (!obj || typeof obj !== "object") return el("span", "plain", "");
     if (obj.type === "mrkdwn") return renderMrkdwn(obj.text, ctx);
-    return el("span", "plain", obj.text ?? "");
+    return el("span", "plain", decodeEntities(obj.text ?? ""));
   }
 
   function renderButton(element, blockId, ctx) {
