@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,3 +74,25 @@ def test_search_reports_a_config_error_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "QUMULO_HOST" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_doctor_reads_dot_env_from_the_working_directory(sim: Any, tmp_path: Path) -> None:
+    """``./.env`` of wherever qlocks runs (not of the package's folder) is read, and doctor says which file."""
+    (tmp_path / ".env").write_text(
+        f"QUMULO_HOST=http://{sim.host}\nQUMULO_PORT={sim.port}\nQUMULO_ACCESS_TOKEN={sim.admin_token}\n"
+    )
+    doctor = _qlocks(["doctor"], {}, tmp_path)
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert f"settings file: read {(tmp_path / '.env').resolve()}" in doctor.stdout
+    assert "All checks passed." in doctor.stdout
+
+    search = _qlocks(["search", "xlsx", "--json"], {}, tmp_path)
+    assert search.returncode == 0, search.stderr
+    assert json.loads(search.stdout)
+
+
+def test_doctor_says_when_no_dot_env_was_read(tmp_path: Path) -> None:
+    doctor = _qlocks(["doctor"], {}, tmp_path)
+    assert doctor.returncode == 1
+    assert f"settings file: none read (no .env in {tmp_path})" in doctor.stdout
+    assert "QUMULO_HOST is not set" in doctor.stdout
