@@ -42,7 +42,7 @@ def run_doctor(env: Mapping[str, str], *, env_file: Path | None = None, out: Tex
         tls = "plain HTTP (simulator only; real clusters speak HTTPS)"
     line(True, f"Qumulo settings: {qcfg.base_url}, {auth}, {tls}, timeout {qcfg.timeout_s:g} s")
     if not qcfg.verify_tls:
-        line(None, "QUMULO_VERIFY_TLS=false: the cluster's identity is not checked")
+        line(None, "QUMULO_VERIFY_TLS=false: the cluster's certificate is not checked")
 
     for name, loader in (
         ("Slack settings", SlackConfig.from_env),
