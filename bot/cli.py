@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.config import ConfigError
+from bot.config import ConfigError, log_level_from_env
 
 logger = logging.getLogger("qlocks")
 
@@ -121,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         args.env_file = _load_env()
+        log_level_from_env(os.environ)  # QLOCKS_LOG_LEVEL=LOUD is an error, not a silent default
     except ConfigError as exc:
         print(f"qlocks: configuration error: {exc}", file=sys.stderr)
         return 1
