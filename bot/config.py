@@ -1,4 +1,4 @@
-"""Settings from the environment (and ``.env``, loaded by the CLI; the environment wins).
+"""Settings from the environment (and ``./.env``, loaded by ``bot.envfile``; the environment wins).
 
 ``Config.from_env(mapping)`` validates everything and raises ``ConfigError`` with one line naming the variable.
 Secrets are ``repr=False`` so a logged config never shows them.
@@ -127,8 +127,8 @@ def _slack_token(env: Mapping[str, str], name: str, prefix: str, what: str) -> s
         raise ConfigError(f"{name} must be {what} starting with {prefix}")
     if not _TOKEN_BODY.fullmatch(token[len(prefix) :]):
         raise ConfigError(
-            f"{name} does not look like a whole {what}: {prefix} must be followed by at least 10 letters, "
-            "digits or dashes (copy the complete token from the Slack app's settings)"
+            f"{name} looks incomplete: in a real token {prefix} is followed by at least 10 letters, digits or "
+            "dashes (copy the whole token from the Slack app's settings)"
         )
     return token
 
@@ -211,10 +211,10 @@ class SlackConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SlackConfig:
-        bot_token = _slack_token(env, "SLACK_BOT_TOKEN", "xoxb-", "bot token")
+        bot_token = _slack_token(env, "SLACK_BOT_TOKEN", "xoxb-", "a bot token")
         if bot_token is None:
             raise ConfigError("SLACK_BOT_TOKEN is not set: the app's Bot User OAuth Token (xoxb-…)")
-        app_token = _slack_token(env, "SLACK_APP_TOKEN", "xapp-", "app-level token")
+        app_token = _slack_token(env, "SLACK_APP_TOKEN", "xapp-", "an app-level token")
         secret = _get(env, "SLACK_SIGNING_SECRET")
         if app_token is None and secret is None:
             raise ConfigError(

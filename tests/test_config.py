@@ -135,7 +135,9 @@ def test_placeholder_tokens_are_refused(name: str, value: str) -> None:
     with pytest.raises(ConfigError) as exc:
         SlackConfig.from_env(env)
     text = str(exc.value)
-    assert text.startswith(f"{name} does not look like a whole ")
+    assert text.startswith(
+        f"{name} looks incomplete: in a real token {value[:5]} is followed by at least 10 "
+    )
     assert "\n" not in text
     if value[5:]:  # what was pasted is not echoed: it may be most of a secret
         assert value[5:] not in text
