@@ -12,16 +12,18 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from bot.config import ConfigError
+from bot.config import ConfigError, log_level_from_env
 
 logger = logging.getLogger("qlocks")
 
 
-def _load_env() -> None:
-    from dotenv import load_dotenv
+def _load_env() -> Path | None:
+    """``./.env`` of the working directory (the environment wins); the file read, or None."""
+    from bot.envfile import load_env_file
 
-    load_dotenv(override=False)  # the environment wins over .env
+    return load_env_file()
 
 
 def _setup_logging(verbose: int) -> None:
@@ -93,7 +95,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from bot.doctor import run_doctor
 
-    return run_doctor(os.environ)
+    return run_doctor(os.environ, env_file=getattr(args, "env_file", None))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -114,7 +116,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    _load_env()
+    try:
+        args.env_file = _load_env()
+        log_level_from_env(os.environ)  # QLOCKS_LOG_LEVEL=LOUD is an error, not a silent default
+    except ConfigError as exc:
+        print(f"qlocks: configuration error: {exc}", file=sys.stderr)
+        return 1
     _setup_logging(args.verbose)
     try:
         return int(args.func(args))

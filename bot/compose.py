@@ -111,6 +111,7 @@ def build_bot(
 def bot_from_env(env: Mapping[str, str]) -> Bot:
     """``qlocks run`` / gunicorn: validate every setting, check the audit log, build, ``auth.test``."""
     from slack_bolt.error import BoltError
+    from slack_sdk.errors import SlackClientError
 
     qumulo = QumuloConfig.from_env(env)
     slack = SlackConfig.from_env(env)
@@ -124,10 +125,41 @@ def bot_from_env(env: Mapping[str, str]) -> Bot:
         ) from None
     if not qlocks.admins and not qlocks.admin_groups:
         logger.warning("no QLOCKS_ADMINS or QLOCKS_ADMIN_GROUPS: nobody can close handles from Slack")
+    sdk_logger = logging.getLogger("slack_sdk.web.base_client")
+    quiet = _DropRequestFailures()  # auth.test failing to connect is reported below, in one line
+    sdk_logger.addFilter(quiet)
     try:
         return build_bot(qumulo=qumulo, slack=slack, qlocks=qlocks, audit=audit)
     except BoltError as exc:  # auth.test refused the token
         raise ConfigError(f"SLACK_BOT_TOKEN: Slack refused it at start-up ({exc})") from None
+    except (OSError, SlackClientError) as exc:  # auth.test never got an answer (URLError is an OSError)
+        raise ConfigError(_unreachable(slack, exc)) from None
+    finally:
+        sdk_logger.removeFilter(quiet)
+
+
+class _DropRequestFailures(logging.Filter):
+    """slack_sdk logs an ERROR per failed connection attempt; at start-up the one ConfigError line says it all."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to send a request to Slack API server")
+
+
+def _unreachable(slack: SlackConfig, exc: BaseException) -> str:
+    """One line: which Slack API could not be reached at start-up, and why (refused, unresolvable, timed out)."""
+    reason: object = getattr(exc, "reason", None) or exc  # urllib's URLError wraps the socket error
+    if isinstance(reason, OSError) and reason.strerror:
+        text = reason.strerror
+    else:
+        text = str(reason) or type(reason).__name__
+    text = " ".join(text.split())
+    text = text[:1].lower() + text[1:]
+    if slack.api_url:
+        return f"SLACK_API_URL: cannot reach {slack.api_url} at start-up ({text})"
+    return (
+        f"cannot reach Slack's API (slack.com) at start-up ({text}): check the network, DNS and any "
+        "HTTPS_PROXY, or set SLACK_API_URL to the egress proxy"
+    )
 
 
 __all__ = ["Bot", "Domain", "bot_from_env", "build_bot", "build_domain"]

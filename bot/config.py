@@ -1,4 +1,4 @@
-"""Settings from the environment (and ``.env``, loaded by the CLI; the environment wins).
+"""Settings from the environment (and ``./.env``, loaded by ``bot.envfile``; the environment wins).
 
 ``Config.from_env(mapping)`` validates everything and raises ``ConfigError`` with one line naming the variable.
 Secrets are ``repr=False`` so a logged config never shows them.
@@ -6,6 +6,8 @@ Secrets are ``repr=False`` so a logged config never shows them.
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +75,64 @@ def _ids(env: Mapping[str, str], name: str, prefixes: tuple[str, ...]) -> frozen
     return frozenset(ids)
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def log_level_from_env(env: Mapping[str, str]) -> int | None:
+    """``QLOCKS_LOG_LEVEL`` (case-insensitive) as a ``logging`` level, None when unset; anything else is an error."""
+    raw = _get(env, "QLOCKS_LOG_LEVEL")
+    if raw is None:
+        return None
+    if raw.upper() not in LOG_LEVELS:
+        raise ConfigError(f"QLOCKS_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    level: int = getattr(logging, raw.upper())
+    return level
+
+
+PEM_CERTIFICATE = b"-----BEGIN CERTIFICATE-----"
+
+
+def _ca_bundle(env: Mapping[str, str]) -> str | None:
+    """``QUMULO_CA_BUNDLE``: an existing, readable file holding at least one PEM certificate."""
+    name = "QUMULO_CA_BUNDLE"
+    path = _get(env, name)
+    if path is None:
+        return None
+    if not Path(path).exists():
+        raise ConfigError(f"{name}: no such file {path!r}")
+    if Path(path).is_dir():
+        raise ConfigError(f"{name}: {path!r} is a directory, not a PEM file of CA certificates")
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{name}: cannot read {path!r} ({exc.strerror or type(exc).__name__})") from None
+    if PEM_CERTIFICATE not in data:
+        raise ConfigError(
+            f"{name}: {path!r} holds no PEM certificate (no {PEM_CERTIFICATE.decode()} line): "
+            "point it at the CA certificate that signed the cluster's certificate"
+        )
+    return path
+
+
+# What follows xoxb- / xapp- in a real token: digits, letters and dashes, tens of them. ``xoxb-`` alone (the
+# .env.example placeholder) or ``xoxb-…`` is a token not pasted, not a token.
+_TOKEN_BODY = re.compile(r"[A-Za-z0-9-]{10,}")
+
+
+def _slack_token(env: Mapping[str, str], name: str, prefix: str, what: str) -> str | None:
+    token = _get(env, name)
+    if token is None:
+        return None
+    if not token.startswith(prefix):
+        raise ConfigError(f"{name} must be {what} starting with {prefix}")
+    if not _TOKEN_BODY.fullmatch(token[len(prefix) :]):
+        raise ConfigError(
+            f"{name} looks incomplete: in a real token {prefix} is followed by at least 10 letters, digits or "
+            "dashes (copy the whole token from the Slack app's settings)"
+        )
+    return token
+
+
 @dataclass(frozen=True, slots=True)
 class QumuloConfig:
     """How to reach and authenticate to the cluster."""
@@ -122,9 +182,7 @@ class QumuloConfig:
                 raise ConfigError("QUMULO_USERNAME is not set (QUMULO_PASSWORD is set without it)")
             if password is None:
                 raise ConfigError("QUMULO_PASSWORD is not set (QUMULO_USERNAME is set without it)")
-        ca_bundle = _get(env, "QUMULO_CA_BUNDLE")
-        if ca_bundle is not None and not Path(ca_bundle).is_file():
-            raise ConfigError(f"QUMULO_CA_BUNDLE: no such file {ca_bundle!r}")
+        ca_bundle = _ca_bundle(env)
         return cls(
             host=host,
             port=port,
@@ -153,14 +211,10 @@ class SlackConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SlackConfig:
-        bot_token = _get(env, "SLACK_BOT_TOKEN")
+        bot_token = _slack_token(env, "SLACK_BOT_TOKEN", "xoxb-", "a bot token")
         if bot_token is None:
             raise ConfigError("SLACK_BOT_TOKEN is not set: the app's Bot User OAuth Token (xoxb-…)")
-        if not bot_token.startswith("xoxb-"):
-            raise ConfigError("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
-        app_token = _get(env, "SLACK_APP_TOKEN")
-        if app_token is not None and not app_token.startswith("xapp-"):
-            raise ConfigError("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+        app_token = _slack_token(env, "SLACK_APP_TOKEN", "xapp-", "an app-level token")
         secret = _get(env, "SLACK_SIGNING_SECRET")
         if app_token is None and secret is None:
             raise ConfigError(
@@ -189,6 +243,7 @@ class QlocksConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> QlocksConfig:
+        log_level_from_env(env)  # validated here too, for the gunicorn factory, which has no ``qlocks`` CLI
         return cls(
             admins=_ids(env, "QLOCKS_ADMINS", ("U", "W")),
             admin_groups=_ids(env, "QLOCKS_ADMIN_GROUPS", ("S",)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TextIO
 
 from bot.config import ConfigError, QlocksConfig, QumuloConfig, SlackConfig
@@ -12,8 +13,11 @@ from bot.qumulo.errors import QumuloError
 from bot.qumulo.models import OPTIONAL_PRIVILEGES, REQUIRED_PRIVILEGES
 
 
-def run_doctor(env: Mapping[str, str], *, out: TextIO | None = None) -> int:
-    """Print one line per check; exit 0 when the bot can do its job, 1 otherwise."""
+def run_doctor(env: Mapping[str, str], *, env_file: Path | None = None, out: TextIO | None = None) -> int:
+    """Print one line per check; exit 0 when the bot can do its job, 1 otherwise.
+
+    ``env_file`` is the ``.env`` the CLI read (``bot.envfile.load_env_file``), None when there was none.
+    """
     out = out or sys.stdout
     problems = 0
 
@@ -21,6 +25,10 @@ def run_doctor(env: Mapping[str, str], *, out: TextIO | None = None) -> int:
         mark = {True: "ok  ", False: "FAIL", None: "warn"}[ok]
         print(f"[{mark}] {text}", file=out)
 
+    if env_file is not None:
+        line(True, f"settings file: read {env_file} (variables already in the environment win over it)")
+    else:
+        line(True, f"settings file: none read (no .env in {Path.cwd()}); using the environment only")
     try:
         qcfg = QumuloConfig.from_env(env)
     except ConfigError as exc:
@@ -34,7 +42,7 @@ def run_doctor(env: Mapping[str, str], *, out: TextIO | None = None) -> int:
         tls = "plain HTTP (simulator only; real clusters speak HTTPS)"
     line(True, f"Qumulo settings: {qcfg.base_url}, {auth}, {tls}, timeout {qcfg.timeout_s:g} s")
     if not qcfg.verify_tls:
-        line(None, "QUMULO_VERIFY_TLS=false: the cluster's identity is not checked")
+        line(None, "QUMULO_VERIFY_TLS=false: the cluster's certificate is not checked")
 
     for name, loader in (
         ("Slack settings", SlackConfig.from_env),

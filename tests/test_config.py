@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+import logging
+import os
+from pathlib import Path
+
 import pytest
 
-from bot.config import ConfigError, QlocksConfig, QumuloConfig, SlackConfig
+from bot.config import ConfigError, QlocksConfig, QumuloConfig, SlackConfig, log_level_from_env
 
 BASE = {"QUMULO_HOST": "qumulo.example.com", "QUMULO_ACCESS_TOKEN": "access-v1:secret"}
+BOT = "xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"  # the shape of a real bot token
+APP = "xapp-1-A0123456789-1234567890123-0123456789abcdef"  # and of an app-level token
 
 
 def test_defaults() -> None:
@@ -53,25 +59,25 @@ def test_secrets_not_in_repr() -> None:
     cfg = QumuloConfig.from_env({"QUMULO_HOST": "h", "QUMULO_USERNAME": "u", "QUMULO_PASSWORD": "hunter2"})
     assert "hunter2" not in repr(cfg)
     assert "secret" not in repr(QumuloConfig.from_env(BASE))
-    s = SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxb-123", "SLACK_SIGNING_SECRET": "shh"})
-    assert "xoxb-123" not in repr(s) and "shh" not in repr(s)
+    s = SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxb-1234567890-secretbody", "SLACK_SIGNING_SECRET": "shh"})
+    assert "xoxb-1234567890-secretbody" not in repr(s) and "shh" not in repr(s)
 
 
 def test_slack_modes() -> None:
-    http = SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"})
+    http = SlackConfig.from_env({"SLACK_BOT_TOKEN": BOT, "SLACK_SIGNING_SECRET": "s"})
     assert not http.socket_mode
-    sock = SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"})
+    sock = SlackConfig.from_env({"SLACK_BOT_TOKEN": BOT, "SLACK_APP_TOKEN": APP})
     assert sock.socket_mode
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
-        SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxb-1"})
+        SlackConfig.from_env({"SLACK_BOT_TOKEN": BOT})
     with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
         SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxp-user"})
     with pytest.raises(ConfigError, match="SLACK_APP_TOKEN"):
-        SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"})
+        SlackConfig.from_env({"SLACK_BOT_TOKEN": BOT, "SLACK_APP_TOKEN": "xoxb-0000000002-abcdef"})
     assert (
         SlackConfig.from_env(
             {
-                **{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"},
+                **{"SLACK_BOT_TOKEN": BOT, "SLACK_SIGNING_SECRET": "s"},
                 "SLACK_API_URL": "http://127.0.0.1:9/api",
             }
         ).api_url
@@ -111,3 +117,92 @@ def test_port_in_host() -> None:
     with pytest.raises(ConfigError, match="QUMULO_HOST"):
         QumuloConfig.from_env({**base, "QUMULO_HOST": "q:x"})
     assert QlocksConfig.from_env({"QUMULO_HOST": "https://q.corp:8000/"}).cluster_name == "q.corp"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SLACK_BOT_TOKEN", "xoxb-"),  # .env.example's placeholder
+        ("SLACK_BOT_TOKEN", "xoxb-…"),
+        ("SLACK_BOT_TOKEN", "xoxb-12345"),
+        ("SLACK_BOT_TOKEN", "xoxb-1234567890 trailing words"),
+        ("SLACK_APP_TOKEN", "xapp-"),
+        ("SLACK_APP_TOKEN", "xapp-1-A01"),
+    ],
+)
+def test_placeholder_tokens_are_refused(name: str, value: str) -> None:
+    env = {"SLACK_BOT_TOKEN": BOT, "SLACK_SIGNING_SECRET": "s", name: value}
+    with pytest.raises(ConfigError) as exc:
+        SlackConfig.from_env(env)
+    text = str(exc.value)
+    assert text.startswith(
+        f"{name} looks incomplete: in a real token {value[:5]} is followed by at least 10 "
+    )
+    assert "\n" not in text
+    if value[5:]:  # what was pasted is not echoed: it may be most of a secret
+        assert value[5:] not in text
+
+
+def test_the_env_example_placeholders_do_not_pass() -> None:
+    from dotenv import dotenv_values
+
+    example = dotenv_values(Path(__file__).resolve().parents[1] / ".env.example")
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        SlackConfig.from_env({k: v for k, v in example.items() if v is not None})
+
+
+@pytest.mark.parametrize("value", ["debug", "INFO", " Warning ", "error", "CRITICAL"])
+def test_log_levels(value: str) -> None:
+    assert log_level_from_env({"QLOCKS_LOG_LEVEL": value}) == getattr(logging, value.strip().upper())
+    assert log_level_from_env({}) is None
+    assert log_level_from_env({"QLOCKS_LOG_LEVEL": ""}) is None
+
+
+@pytest.mark.parametrize("value", ["LOUD", "WARN", "10", "NOTSET"])
+def test_unknown_log_level_is_one_line(value: str) -> None:
+    for check in (log_level_from_env, QlocksConfig.from_env):
+        with pytest.raises(ConfigError) as exc:
+            check({"QLOCKS_LOG_LEVEL": value})
+        assert str(exc.value) == (
+            f"QLOCKS_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got {value!r}"
+        )
+
+
+def test_cli_refuses_an_unknown_log_level_before_doing_anything(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from bot import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QLOCKS_LOG_LEVEL", "LOUD")
+    assert cli.main(["doctor"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "qlocks: configuration error: QLOCKS_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, "
+        "got 'LOUD'\n"
+    )
+
+
+def test_ca_bundle_must_be_a_readable_pem_certificate(tmp_path: Path) -> None:
+    not_pem = tmp_path / "hostname"
+    not_pem.write_text("myhost\n")
+    cases = {
+        str(not_pem): "holds no PEM certificate (no -----BEGIN CERTIFICATE----- line)",
+        str(tmp_path): "is a directory",
+        str(tmp_path / "missing.pem"): "no such file",
+    }
+    if os.geteuid() != 0:  # root reads everything
+        locked = tmp_path / "locked.pem"
+        locked.write_text("-----BEGIN CERTIFICATE-----\n")
+        locked.chmod(0)
+        cases[str(locked)] = "cannot read"
+    for path, problem in cases.items():
+        with pytest.raises(ConfigError) as exc:
+            QumuloConfig.from_env({**BASE, "QUMULO_CA_BUNDLE": path})
+        text = str(exc.value)
+        assert text.startswith("QUMULO_CA_BUNDLE: ") and problem in text, text
+        assert "\n" not in text
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text("# a comment\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    assert QumuloConfig.from_env({**BASE, "QUMULO_CA_BUNDLE": str(bundle)}).ca_bundle == str(bundle)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import urllib.parse
+import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from typing import Any
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InsecureRequestWarning
 from urllib3.util.retry import Retry
 
 from bot.config import QumuloConfig
@@ -79,8 +81,26 @@ def file_ref(path_or_id: str) -> str:
     return urllib.parse.quote(path_or_id, safe="")
 
 
+_unverified_warned = False
+_unverified_lock = threading.Lock()
+
+
+def _unverified_tls(config: QumuloConfig) -> None:
+    """``QUMULO_VERIFY_TLS=false``: say so once per process, in qlocks' words, instead of urllib3's warning on
+    every request (a search makes a dozen). The filter is scoped to ``InsecureRequestWarning`` only."""
+    global _unverified_warned
+    warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+    with _unverified_lock:
+        if _unverified_warned:
+            return
+        _unverified_warned = True
+    logger.warning("QUMULO_VERIFY_TLS=false: the cluster's certificate is not checked (%s)", config.base_url)
+
+
 def make_session(config: QumuloConfig, *, pool_size: int = 16) -> requests.Session:
     """The one place a Session gets its retry policy: GETs only, with backoff and Retry-After."""
+    if config.scheme == "https" and not config.verify_tls:
+        _unverified_tls(config)
     session = requests.Session()
     session.trust_env = (
         False  # REQUESTS_CA_BUNDLE & co must not override QUMULO_CA_BUNDLE / QUMULO_VERIFY_TLS

@@ -233,6 +233,34 @@ def test_tls_verification_on_by_default() -> None:
             assert c.who_am_i().name
 
 
+def test_verify_off_warns_once_in_our_words_not_per_request(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import warnings
+
+    from qlocks_tools.simulator import start_simulator
+    from urllib3.exceptions import InsecureRequestWarning
+
+    from bot.qumulo import client as client_module
+
+    monkeypatch.setattr(client_module, "_unverified_warned", False)
+    with (
+        start_simulator(port=0, handles=20, seed=3, tls=True) as s,
+        warnings.catch_warnings(record=True) as seen,
+    ):
+        warnings.simplefilter("always")  # whatever urllib3 would warn, see it
+        caplog.set_level("WARNING", logger="bot.qumulo.client")
+        for _ in range(2):  # two clients, several requests each: one line in all
+            with QumuloClient(config_for(s, ca_bundle=None, verify_tls=False)) as c:
+                c.who_am_i()
+                c.list_file_handles()
+    ours = [r.getMessage() for r in caplog.records if "QUMULO_VERIFY_TLS" in r.getMessage()]
+    assert ours == [
+        f"QUMULO_VERIFY_TLS=false: the cluster's certificate is not checked ({s.url.rstrip('/')})"
+    ]
+    assert not [w for w in seen if issubclass(w.category, InsecureRequestWarning)]
+
+
 def test_requests_ca_bundle_env_does_not_override_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     from qlocks_tools.simulator import start_simulator
 

@@ -40,7 +40,7 @@ GROUP_MEMBER = "U0GROUP01"
 OPS = "C0OPS0001"
 ELSEWHERE = "C0RANDOM1"
 CLUSTER = "qumulo-test"
-BOT_TOKEN = "xoxb-test"
+BOT_TOKEN = "xoxb-0000000001-0000000002-qlockstest"
 SECRET = "test-signing-secret-0123456789abcdef"
 # The clicked message's ts: what the bot posts through response_urls carries none.
 MESSAGE_TS = "1700000000.000100"

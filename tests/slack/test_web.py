@@ -169,7 +169,7 @@ def test_http_requests_are_refused_when_no_signing_secret_is_configured(
     """Regression: a Socket Mode configuration (no signing secret) served over HTTP (the Procfile's ``web:`` with
     a shared .env) made Bolt's verifier raise on every request; the error handler then answered 200 and posted an
     "incident" to whatever response_url the *unverified* body named. Such requests must get 401 and no post."""
-    env = env_for(sim, fake_slack, tmp_path, SLACK_APP_TOKEN="xapp-1-test")
+    env = env_for(sim, fake_slack, tmp_path, SLACK_APP_TOKEN="xapp-1-A0000000001-0000000002-qlockstest")
     del env["SLACK_SIGNING_SECRET"]
     bot = bot_from_env(env)
     try:
@@ -250,11 +250,11 @@ def test_run_bot_socket_mode_when_app_token_is_set(sim: Any, fake_slack: FakeSla
     through SLACK_API_URL) instead of listening on a port; here the fake refuses the token, so start-up fails."""
     from bot.slack.run import run_bot
 
-    env = env_for(sim, fake_slack, tmp_path, SLACK_APP_TOKEN="xapp-1-test")
+    env = env_for(sim, fake_slack, tmp_path, SLACK_APP_TOKEN="xapp-1-A0000000001-0000000002-qlockstest")
     with pytest.raises(ConfigError, match=r"SLACK_APP_TOKEN.*invalid_auth"):
         run_bot(env)
     opens = fake_slack.calls_to("apps.connections.open")
-    assert opens and opens[0].token == "xapp-1-test"
+    assert opens and opens[0].token == "xapp-1-A0000000001-0000000002-qlockstest"
 
 
 def test_rejected_bot_token_is_one_clear_error(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> None:

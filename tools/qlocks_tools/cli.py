@@ -17,9 +17,28 @@ DESCRIPTIONS = {
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=3000, help="playground port (default 3000)")
-    parser.add_argument("--handles", type=int, default=400, help="simulated open handles (default 400)")
-    parser.add_argument("--seed", type=int, default=7, help="simulator seed (default 7)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=3000,
+        metavar="PORT",
+        help="port of the playground page, http://127.0.0.1:PORT (default 3000)",
+    )
+    parser.add_argument(
+        "--handles",
+        type=int,
+        default=400,
+        metavar="N",
+        help="open SMB handles on the simulated cluster (default 400)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=7,
+        metavar="S",
+        help="random seed for the simulated cluster (users, clients, paths, handles): the same seed gives "
+        "the same cluster on every run (default 7)",
+    )
 
 
 def build_parser(command: str) -> argparse.ArgumentParser:

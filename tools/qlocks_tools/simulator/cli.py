@@ -35,22 +35,67 @@ def default_cert_dir() -> Path:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(
-        "--port", type=int, default=8000, help="port (default 8000, Qumulo's REST port; 0 = any)"
-    )
-    parser.add_argument("--handles", type=int, default=300, help="open SMB handles to generate (default 300)")
-    parser.add_argument(
-        "--seed", type=int, default=1, help="generator seed: same seed, same cluster (default 1)"
+        "--host", default="127.0.0.1", metavar="ADDR", help="address to listen on (default 127.0.0.1)"
     )
     parser.add_argument(
-        "--tls", action="store_true", help="serve HTTPS with a generated self-signed certificate"
+        "--port",
+        type=int,
+        default=8000,
+        metavar="PORT",
+        help="port to listen on (default 8000, Qumulo's REST port; 0 = any free port, printed at start)",
     )
-    parser.add_argument("--cert-dir", type=Path, default=None, help="where --tls writes cert.pem/key.pem")
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every response")
-    parser.add_argument("--page-size", type=int, default=None, help="server-side maximum items per page")
-    parser.add_argument("--username", default=DEFAULT_USERNAME, help="login user with every privilege")
-    parser.add_argument("--password", default=DEFAULT_PASSWORD, help="its password")
+    parser.add_argument(
+        "--handles", type=int, default=300, metavar="N", help="open SMB handles to generate (default 300)"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        metavar="S",
+        help="random seed for the generated cluster (users, clients, paths, handles): the same seed gives the "
+        "same cluster on every run (default 1)",
+    )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a generated self-signed certificate (printed as QUMULO_CA_BUNDLE); "
+        "default: plain HTTP",
+    )
+    parser.add_argument(
+        "--cert-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where --tls writes cert.pem/key.pem, fresh on every start "
+        "(default $XDG_CACHE_HOME/qlocks/simulator-tls, else ~/.cache/qlocks/simulator-tls)",
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="delay added to every response, to simulate a distant cluster (default 0)",
+    )
+    parser.add_argument(
+        "--page-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="server-side maximum items per page, below what clients ask for (default: no cap)",
+    )
+    parser.add_argument(
+        "--username",
+        default=DEFAULT_USERNAME,
+        metavar="NAME",
+        help=f"login user with every privilege (default {DEFAULT_USERNAME})",
+    )
+    parser.add_argument(
+        "--password",
+        default=DEFAULT_PASSWORD,
+        metavar="PASSWORD",
+        help=f"that user's password (default {DEFAULT_PASSWORD})",
+    )
     parser.add_argument(
         "--token",
         action="append",
