@@ -98,10 +98,6 @@ def test_doctor_says_when_no_dot_env_was_read(tmp_path: Path) -> None:
     assert "QUMULO_HOST is not set" in doctor.stdout
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs bot.logs.configure from the security branch (urllib3 logger at ERROR unless -vv)",
-)
 def test_search_against_a_closed_port_prints_one_line(tmp_path: Path) -> None:
     """No urllib3 "Retrying (Retry(total=2, ..." warnings before qlocks' own line."""
     import socket

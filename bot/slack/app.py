@@ -136,6 +136,7 @@ def build_app(
     app = QlocksApp(
         name="qlocks",
         client=client,
+        logger=_bolt_logger(),
         signing_secret=_signing_secret(slack),
         authorize=authorize,
         process_before_response=process_before_response,
@@ -166,6 +167,26 @@ def build_app(
     listeners.register(app, deps)
     app.error(_error_handler(deps))
     return app
+
+
+# Bolt reads SLACK_BOT_TOKEN from the environment on its own and then warns, on every start, that it will not use
+# it (we pass our own client, or an authorize function). True and useless: those two lines are dropped.
+_IGNORED_BOLT_WARNINGS = (
+    "As you gave `client` as well",
+    "As `installation_store` or `authorize` has been used",
+)
+
+
+class _DropIgnoredBoltWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_IGNORED_BOLT_WARNINGS)
+
+
+def _bolt_logger() -> logging.Logger:
+    bolt = logging.getLogger("qlocks.bolt")
+    if not any(isinstance(f, _DropIgnoredBoltWarnings) for f in bolt.filters):
+        bolt.addFilter(_DropIgnoredBoltWarnings())
+    return bolt
 
 
 def _signing_secret(slack: SlackConfig) -> str:

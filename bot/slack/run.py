@@ -65,7 +65,12 @@ def run_bot(
                     f"SLACK_APP_TOKEN: Slack refused a Socket Mode connection ({error})"
                 ) from None
             return 0
-        server = make_http_server(make_wsgi_app(bot.app), port=bot.qlocks.port)
+        try:
+            server = make_http_server(make_wsgi_app(bot.app), port=bot.qlocks.port)
+        except OSError as exc:
+            raise ConfigError(
+                f"PORT: cannot listen on 0.0.0.0:{bot.qlocks.port} ({exc.strerror or exc})"
+            ) from None
         print(
             f"qlocks: listening on http://0.0.0.0:{server.server_address[1]}/slack/events (health: /healthz)"
         )

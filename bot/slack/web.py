@@ -113,12 +113,11 @@ def create_wsgi_app() -> WSGIApplication:
     """Gunicorn factory: ``.env`` + environment -> configs -> cluster client -> app -> WSGI callable."""
     import os
 
-    from dotenv import load_dotenv
-
     from bot.compose import bot_from_env
-
-    load_dotenv(override=False)
+    from bot.envfile import load_env_file
     from bot.logs import configure
+
+    load_env_file()  # ./.env of the working directory; the environment wins
 
     configure(logging.INFO, os.environ)  # gunicorn has no ``qlocks`` CLI to configure logging for us
     bot = bot_from_env(os.environ)

@@ -15,7 +15,7 @@ from qlocks_tools.fakeslack import BotLink, FakeSlack, slash_command
 
 from bot.compose import bot_from_env
 from bot.config import ConfigError
-from bot.slack.run import ThreadingWSGIServer, make_http_server
+from bot.slack.run import ThreadingWSGIServer, make_http_server, run_bot
 from bot.slack.web import create_wsgi_app, make_wsgi_app
 from tests.slack.conftest import BOT_TOKEN, OPS, SECRET, USER, Harness
 
@@ -295,3 +295,14 @@ def test_every_ack_is_fast_while_many_slow_searches_run(http_harness: tuple[Harn
         ),
         timeout=60,
     )
+
+
+def test_qlocks_run_on_a_busy_port_is_one_line(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("0.0.0.0", 0))
+        busy.listen(1)
+        env = env_for(sim, fake_slack, tmp_path, PORT=str(busy.getsockname()[1]))
+        with pytest.raises(ConfigError, match=r"^PORT: cannot listen on 0\.0\.0\.0:\d+ \("):
+            run_bot(env)
