@@ -21,6 +21,7 @@ from bot.qumulo.errors import (
 from bot.slack.text import clock_time, code, escape, escape_clip, mention, slack_id
 
 MAX_ERROR = 600  # characters of a cluster's error text shown in Slack
+MAX_PRIVILEGES = 5  # missing privileges named in one message
 
 
 def usage(cluster: str) -> str:
@@ -64,7 +65,10 @@ def search_error(exc: Exception, *, cluster: str) -> str:
             "An operator should renew `QUMULO_ACCESS_TOKEN` (or fix `QUMULO_USERNAME`/`QUMULO_PASSWORD`) and restart."
         )
     if isinstance(exc, QumuloPermissionError):
-        missing = ", ".join(code(p, 100) for p in exc.missing_privileges) or "(not named by the cluster)"
+        named = exc.missing_privileges  # parsed from the cluster's 403 text: as many as it wrote
+        missing = ", ".join(code(p, 100) for p in named[:MAX_PRIVILEGES]) or "(not named by the cluster)"
+        if len(named) > MAX_PRIVILEGES:
+            missing += f" and {len(named) - MAX_PRIVILEGES:,} more"
         return (
             f"qlocks' user on {name} is missing the privilege {missing}: {detail}\n"
             "Add it to that user's role (see the README's least-privilege role); `qlocks doctor` lists what is missing."
