@@ -67,6 +67,10 @@ def encode_ref(ref: HandleRef, *, searcher: str | None, cluster: str) -> str | N
     )
     if len(raw) <= MAX_VALUE:
         return raw
+    if (
+        len(raw.encode("utf-8")) > _MAX_INFLATED
+    ):  # decode_ref would refuse it: no button rather than a dead one
+        return None
     packed = base64.urlsafe_b64encode(zlib.compress(raw.encode("utf-8"), 9)).decode("ascii")
     value = _ZPREFIX + packed
     return value if len(value) <= MAX_VALUE else None
