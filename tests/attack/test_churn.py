@@ -65,6 +65,7 @@ def test_churn_between_search_and_click_never_closes_the_wrong_handle(h: Harness
             elif kind == "renamed":
                 state.rename_file(path, path.replace(".xlsx", " (renamed).xlsx"))
                 keep.add(loc)
+
         def press(loc: str, message: dict[str, object] = message) -> None:
             h.click(message, user=ADMIN, block_id=h.row_of(message, loc))
 
