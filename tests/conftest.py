@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +24,15 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             "curl_ca_bundle",
         ):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A local port that refuses connections for the whole test: bound by this process and never listening. (A
+    port picked and closed again can be taken by another process meanwhile; port 1 is nobody's promise either.)"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield int(s.getsockname()[1])
 
 
 def _start(**kw: Any) -> Any:

@@ -127,16 +127,10 @@ def test_timeout(sim: Any) -> None:
     assert "QUMULO_TIMEOUT_S" in str(exc.value)
 
 
-def test_unreachable() -> None:
-    from bot.config import QumuloConfig
-
-    with socket.socket() as held:  # a port of ours that nothing listens on: connections are refused
-        held.bind(("127.0.0.1", 0))
-        cfg = QumuloConfig(
-            host="127.0.0.1", port=held.getsockname()[1], scheme="http", access_token="t", timeout_s=1
-        )
-        with QumuloClient(cfg) as c, pytest.raises(QumuloConnectionError) as exc:
-            c.who_am_i()
+def test_unreachable(refused_port: int) -> None:
+    cfg = QumuloConfig(host="127.0.0.1", port=refused_port, scheme="http", access_token="t", timeout_s=1)
+    with QumuloClient(cfg) as c, pytest.raises(QumuloConnectionError) as exc:
+        c.who_am_i()
     assert "QUMULO_HOST" in str(exc.value)
 
 
