@@ -242,18 +242,21 @@ def test_procfile_processes(
         assert get(f"{base}/healthz") == (200, b"ok\n")
 
 
-def _free_port() -> int:
-    import socket
+def test_run_bot_http_mode(
+    sim: Any, fake_slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run_bot`` serves on ``$PORT``. The server binds port 0 here: a free port picked in advance and released
+    could be taken by another process before the bot binds it."""
+    import bot.slack.run as run
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    make = run.make_http_server
+    asked: list[int] = []
 
+    def any_free_port(wsgi: Any, **kwargs: Any) -> ThreadingWSGIServer:
+        asked.append(kwargs.pop("port"))
+        return make(wsgi, **kwargs, port=0)
 
-def test_run_bot_http_mode(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> None:
-    from bot.slack.run import run_bot
-
-    port = _free_port()
+    monkeypatch.setattr(run, "make_http_server", any_free_port)
     listening: list[ThreadingWSGIServer] = []
     ready = threading.Event()
 
@@ -262,13 +265,14 @@ def test_run_bot_http_mode(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> N
         ready.set()
 
     result: list[int] = []
-    env = env_for(sim, fake_slack, tmp_path, PORT=str(port))
+    env = env_for(sim, fake_slack, tmp_path, PORT="8765")
     thread = threading.Thread(
-        target=lambda: result.append(run_bot(env, on_listening=on_listening)), daemon=True
+        target=lambda: result.append(run.run_bot(env, on_listening=on_listening)), daemon=True
     )
     thread.start()
     assert ready.wait(10)
-    assert get(f"http://127.0.0.1:{port}/healthz") == (200, b"ok\n")
+    assert asked == [8765]
+    assert get(f"http://127.0.0.1:{listening[0].server_address[1]}/healthz") == (200, b"ok\n")
     listening[0].shutdown()
     thread.join(10)
     assert result == [0]
