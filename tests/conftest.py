@@ -8,8 +8,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from bot.config import QumuloConfig
+
+# Property tests check results, not speed. Hypothesis's default 200 ms deadline per example fails them on a busy
+# machine (DeadlineExceeded, or "unreliable timings" when the re-run is quick), and with that deadline its
+# input-generation health check allows only 1 s. Loaded here, before any test module builds its settings.
+settings.register_profile("qlocks", deadline=None)
+settings.load_profile("qlocks")
 
 
 @pytest.fixture(autouse=True)
