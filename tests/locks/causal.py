@@ -14,6 +14,7 @@ from any other thread is recorded as untracked (a test should assert there are n
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,6 +39,7 @@ class CausalMeter:
         self._lock = threading.Lock()
         self._sent: list[Sent] = []
         self.untracked: list[str] = []  # names of threads that sent a request the meter does not follow
+        self.executor: type[ThreadPoolExecutor] = ThreadPoolExecutor  # the followed one, once ``follow`` ran
 
     def enter(self) -> None:
         """The calling thread (the test's) starts at depth 0."""
@@ -109,8 +111,8 @@ class CausalClient(QumuloClient):
         self.meter = meter
 
     def request(self, method: str, path: str, *, json_body: Any = None) -> Any:
-        parent = super()
-        return self.meter.request(lambda: parent.request(method, path, json_body=json_body), method, path)
+        send = functools.partial(QumuloClient.request, self, method, path, json_body=json_body)
+        return self.meter.request(send, method, path)
 
 
 def follow(monkeypatch: pytest.MonkeyPatch) -> CausalMeter:
@@ -127,6 +129,7 @@ def follow(monkeypatch: pytest.MonkeyPatch) -> CausalMeter:
 
     for module in (bot.locks.service, bot.qumulo.paging):
         monkeypatch.setattr(module, "ThreadPoolExecutor", Executor)
+    meter.executor = Executor
     meter.enter()
     return meter
 

@@ -9,7 +9,6 @@ import pytest
 from qlocks_tools.bench.stats import TimingClient, round_trips
 from qlocks_tools.simulator import start_simulator
 
-import bot.locks.service
 from tests.conftest import config_for
 from tests.locks.causal import CausalClient, follow
 
@@ -21,7 +20,7 @@ def test_waits_count_and_concurrency_does_not(monkeypatch: pytest.MonkeyPatch) -
             client.who_am_i()
             client.who_am_i()  # after the first one's answer
             assert [s.depth for s in meter.sent()] == [1, 2]
-            with bot.locks.service.ThreadPoolExecutor(4) as pool:  # the patched name the service uses
+            with meter.executor(4) as pool:  # what the service's pools now are
                 both = [pool.submit(client.who_am_i) for _ in range(2)]
                 assert len(list(pool.map(lambda _: client.list_smb_shares(), range(3)))) == 3
                 for f in both:
@@ -47,7 +46,7 @@ def test_a_late_sibling_is_still_concurrent_and_a_task_carries_its_depth_back(
                 client.who_am_i()
                 timing.who_am_i()
 
-            with bot.locks.service.ThreadPoolExecutor(2) as pool:
+            with meter.executor(2) as pool:
                 first = pool.submit(lambda: (client.who_am_i(), timing.who_am_i()))
                 second = pool.submit(late)
                 first.result()
@@ -60,7 +59,7 @@ def test_a_late_sibling_is_still_concurrent_and_a_task_carries_its_depth_back(
                 client.who_am_i()
                 client.who_am_i()
 
-            with bot.locks.service.ThreadPoolExecutor(2) as pool:
+            with meter.executor(2) as pool:
                 pool.submit(two_in_a_row).result()
             client.who_am_i()
             assert [s.depth for s in meter.sent()][2:] == [2, 3, 4]
