@@ -106,7 +106,7 @@ def test_a_handle_opened_after_the_listing_passed_never_gets_the_listings_client
             ]
             prefetch.on_page(1, first)  # 9 files matched on page 1 > 2 + 1: the listing starts
             assert prefetch.listing is not None
-            prefetch.listing.wait(10)  # it has passed every grant, ann's from A included
+            assert prefetch.listing.wait(30)  # it has passed every grant, ann's from A included
             st.close_handle(a_loc)
             b_loc = st.add_handle("/finance/q3.xlsx", user="ann", client_ip="10.8.0.2")
             later = _handles_of(client, f_id)  # page 2 of the scan brings the new handle
