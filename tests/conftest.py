@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from bot.config import QumuloConfig
+
+# Property tests check results, not speed. Hypothesis's default 200 ms deadline per example fails them on a busy
+# machine (DeadlineExceeded, or "unreliable timings" when the re-run is quick), and with that deadline its
+# input-generation health check allows only 1 s. Loaded here, before any test module builds its settings.
+settings.register_profile("qlocks", deadline=None)
+settings.load_profile("qlocks")
 
 
 @pytest.fixture(autouse=True)
@@ -23,6 +31,15 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             "curl_ca_bundle",
         ):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def refused_port() -> Iterator[int]:
+    """A local port that refuses connections for the whole test: bound by this process and never listening. (A
+    port picked and closed again can be taken by another process meanwhile; port 1 is nobody's promise either.)"""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield int(s.getsockname()[1])
 
 
 def _start(**kw: Any) -> Any:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,11 +28,23 @@ def simulator_process(tmp_path: Path) -> Iterator[dict[str, str]]:
         cwd=tmp_path,
     )
     settings: dict[str, str] = {}
+    lines: queue.Queue[str | None] = queue.Queue()
+    stdout = proc.stdout
+    assert stdout is not None
+
+    def read() -> None:  # readline() could block past any deadline: a thread reads, the test waits
+        for line in iter(stdout.readline, ""):
+            lines.put(line)
+        lines.put(None)  # the process closed its output
+
+    threading.Thread(target=read, daemon=True).start()
     deadline = time.monotonic() + 30
-    assert proc.stdout is not None
-    while time.monotonic() < deadline and "QUMULO_CA_BUNDLE" not in settings:
-        line = proc.stdout.readline()
-        if not line:
+    while "QUMULO_CA_BUNDLE" not in settings:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:
             break
         key, sep, value = line.strip().partition("=")
         if sep and key.startswith("QUMULO_"):

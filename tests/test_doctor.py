@@ -42,9 +42,11 @@ def test_doctor_names_every_missing_privilege(
     assert "PRIVILEGE_FS_LOCK_READ is missing" not in out
 
 
-def test_doctor_cluster_down(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_doctor_cluster_down(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], refused_port: int
+) -> None:
     monkeypatch.setenv("QUMULO_HOST", "http://127.0.0.1")
-    monkeypatch.setenv("QUMULO_PORT", "1")
+    monkeypatch.setenv("QUMULO_PORT", str(refused_port))
     monkeypatch.setenv("QUMULO_ACCESS_TOKEN", "x")
     monkeypatch.setenv("QUMULO_TIMEOUT_S", "1")
     monkeypatch.chdir("/")

@@ -13,7 +13,6 @@ import ast
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import textwrap
@@ -248,20 +247,21 @@ def test_cryptography_is_a_tooling_dependency_not_a_product_one() -> None:
 # The real `qlocks run` (HTTP mode) in its own interpreter: once it is listening, report what it has imported.
 _RUN_PROBE = textwrap.dedent(
     """
-    import json, os, sys, threading
+    import json, os, sys
     import bot.slack.run as run
 
     serve = run.make_http_server
 
     def probe(*args, **kwargs):
+        kwargs["port"] = 0  # a port picked in advance could be taken by another process before this binds it
         server = serve(*args, **kwargs)
 
-        def report():
+        def report(*_args, **_kwargs):  # instead of serving: everything `qlocks run` loaded up to here
             loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("qlocks_tools", "cryptography"))
             print("LOADED " + json.dumps({"bad": loaded, "total": len(sys.modules)}), flush=True)
             os._exit(0)
 
-        threading.Timer(0.3, report).start()
+        server.serve_forever = report
         return server
 
     run.make_http_server = probe
@@ -278,7 +278,7 @@ def test_qlocks_run_loads_no_tooling_and_no_cryptography(sim: Any, tmp_path: Pat
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("QUMULO_", "SLACK_", "QLOCKS_"))},
             **env_for(sim, fake, tmp_path),
-            "PORT": str(_free_port()),
+            "PORT": "8765",  # the probe binds port 0 instead
         }
         proc = subprocess.run(
             [sys.executable, "-c", _RUN_PROBE],
@@ -292,12 +292,6 @@ def test_qlocks_run_loads_no_tooling_and_no_cryptography(sim: Any, tmp_path: Pat
     assert lines, f"qlocks run did not start: rc={proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     loaded = json.loads(lines[0][len("LOADED ") :])
     assert loaded["bad"] == [] and loaded["total"] > 100  # it really ran: Bolt, slack_sdk, requests are in
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _fake_slack() -> Any:

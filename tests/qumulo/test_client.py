@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -127,10 +128,8 @@ def test_timeout(sim: Any) -> None:
     assert "QUMULO_TIMEOUT_S" in str(exc.value)
 
 
-def test_unreachable() -> None:
-    from bot.config import QumuloConfig
-
-    cfg = QumuloConfig(host="127.0.0.1", port=1, scheme="http", access_token="t", timeout_s=1)
+def test_unreachable(refused_port: int) -> None:
+    cfg = QumuloConfig(host="127.0.0.1", port=refused_port, scheme="http", access_token="t", timeout_s=1)
     with QumuloClient(cfg) as c, pytest.raises(QumuloConnectionError) as exc:
         c.who_am_i()
     assert "QUMULO_HOST" in str(exc.value)
@@ -312,6 +311,7 @@ class _CorruptingTLSServer:
         self._sock = socket.create_server(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
         self.requests: list[str] = []
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
@@ -320,6 +320,9 @@ class _CorruptingTLSServer:
             try:
                 raw, _ = self._sock.accept()
             except OSError:
+                return
+            if self._stopping.is_set():  # the wake-up connection from stop()
+                raw.close()
                 return
             try:
                 with self._ctx.wrap_socket(raw, server_side=True) as conn:
@@ -341,13 +344,22 @@ class _CorruptingTLSServer:
                     os.write(
                         conn.fileno(), b"\x17\x03\x03\x00\x20" + b"\x00" * 32
                     )  # bogus application record
-                    time.sleep(0.2)  # let the client read it before the connection goes away
+                    # keep the connection until the client hangs up (it has read the record by then): closing
+                    # first could reset it before the record is read, and the client would see another error
+                    conn.settimeout(10)
+                    while conn.recv(65536):
+                        pass
             except (OSError, ssl.SSLError):
                 pass
 
     def stop(self) -> None:
+        # closing the listening socket does not wake a blocked accept() (Linux): connect once to wake it
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            socket.create_connection(("127.0.0.1", self.port), timeout=5).close()
+        self._thread.join(timeout=10)
         self._sock.close()
-        self._thread.join(timeout=5)
+        assert not self._thread.is_alive(), "the TLS test server did not stop"
 
 
 def test_close_is_not_retried_after_a_tls_error_on_the_answer(tmp_path: Path) -> None:
@@ -374,7 +386,6 @@ def _handle_page_requests(sim: Any) -> int:
 
 
 def test_next_page_is_fetched_while_the_caller_works_on_this_one(sim: Any, client: QumuloClient) -> None:
-    import time
 
     sim.state.reset_request_log()
     pages = client.iter_file_handles(limit=10)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from typing import Any
 
 import pytest
@@ -118,11 +117,8 @@ def test_missing_privilege_is_named(make_harness: Any, sim: Any) -> None:
     assert "SMB_FILE_HANDLE_READ" in reply["text"]
 
 
-def test_cluster_unreachable(make_harness: Any) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    h: Harness = make_harness(qumulo={"port": port, "timeout_s": 2.0})
+def test_cluster_unreachable(make_harness: Any, refused_port: int) -> None:
+    h: Harness = make_harness(qumulo={"port": refused_port, "timeout_s": 2.0})
     _, name = h.command("search budget")
     (reply,) = h.posted(name)
     assert reply["response_type"] == "ephemeral" and "Can't reach the cluster" in reply["text"]

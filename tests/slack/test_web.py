@@ -19,6 +19,9 @@ from bot.slack.run import ThreadingWSGIServer, make_http_server, run_bot
 from bot.slack.web import create_wsgi_app, make_wsgi_app
 from tests.slack.conftest import BOT_TOKEN, OPS, SECRET, USER, Harness
 
+#: Slack shows the user an error when a slash command or click is not acknowledged within 3 seconds.
+SLACK_ACK_DEADLINE_S = 3.0
+
 
 def serve(wsgi: Any) -> Iterator[str]:
     server: ThreadingWSGIServer = make_http_server(wsgi, host="127.0.0.1", port=0)
@@ -61,24 +64,50 @@ def http_harness(make_harness: Any) -> Iterator[tuple[Harness, str]]:
         yield h, base
 
 
-def test_ack_returns_before_a_slow_search_finishes(http_harness: tuple[Harness, str]) -> None:
+class ClusterGate:
+    """Holds every request the bot's cluster client sends until ``open()``: a search is provably unfinished while
+    the gate is shut, whatever the machine's load (no latency to race against)."""
+
+    def __init__(self, h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._open = threading.Event()
+        self.reached = threading.Event()  # a search has sent its first cluster request
+        client = h.service.client
+        send = client.request
+
+        def held(*args: Any, **kwargs: Any) -> Any:
+            self.reached.set()
+            if not self._open.wait(30):
+                raise AssertionError("the test never opened the cluster gate")
+            return send(*args, **kwargs)
+
+        monkeypatch.setattr(client, "request", held)
+
+    def open(self) -> None:
+        self._open.set()
+
+
+def test_ack_returns_before_a_slow_search_finishes(
+    http_harness: tuple[Harness, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     h, base = http_harness
     h.sim.state.add_handle("/Finance/slow-report.xlsx", user="dana")
-    h.sim.state.latency_s = 0.25  # every cluster request takes 0.25 s; a search needs several
+    gate = ClusterGate(h, monkeypatch)  # the search cannot finish until the ack is checked
     url = h.fake.response_url("slow", user=USER)
     started = time.monotonic()
     status, body = post(f"{base}/slack/events", command("search slow-report", response_url=url))
     acked = time.monotonic() - started
     assert status == 200 and b"Searching" in body
     assert h.posted("slow") == []  # the answer was not there yet when Slack got its ack
+    assert gate.reached.wait(10)  # and the search was under way, waiting on the cluster
+    assert h.posted("slow") == []
+    gate.open()
     h.fake.wait_for(
         lambda calls: any(
             c.method == "respond" and c.body.get("response_type") == "in_channel" for c in calls
         ),
         timeout=30,
     )
-    answered = time.monotonic() - started
-    assert acked < 0.25 < answered, (acked, answered)
+    assert acked < SLACK_ACK_DEADLINE_S, acked
 
 
 def test_healthz_events_and_unknown_paths(http_harness: tuple[Harness, str]) -> None:
@@ -213,18 +242,21 @@ def test_procfile_processes(
         assert get(f"{base}/healthz") == (200, b"ok\n")
 
 
-def _free_port() -> int:
-    import socket
+def test_run_bot_http_mode(
+    sim: Any, fake_slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run_bot`` serves on ``$PORT``. The server binds port 0 here: a free port picked in advance and released
+    could be taken by another process before the bot binds it."""
+    import bot.slack.run as run
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    make = run.make_http_server
+    asked: list[int] = []
 
+    def any_free_port(wsgi: Any, **kwargs: Any) -> ThreadingWSGIServer:
+        asked.append(kwargs.pop("port"))
+        return make(wsgi, **kwargs, port=0)
 
-def test_run_bot_http_mode(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> None:
-    from bot.slack.run import run_bot
-
-    port = _free_port()
+    monkeypatch.setattr(run, "make_http_server", any_free_port)
     listening: list[ThreadingWSGIServer] = []
     ready = threading.Event()
 
@@ -233,13 +265,14 @@ def test_run_bot_http_mode(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> N
         ready.set()
 
     result: list[int] = []
-    env = env_for(sim, fake_slack, tmp_path, PORT=str(port))
+    env = env_for(sim, fake_slack, tmp_path, PORT="8765")
     thread = threading.Thread(
-        target=lambda: result.append(run_bot(env, on_listening=on_listening)), daemon=True
+        target=lambda: result.append(run.run_bot(env, on_listening=on_listening)), daemon=True
     )
     thread.start()
     assert ready.wait(10)
-    assert get(f"http://127.0.0.1:{port}/healthz") == (200, b"ok\n")
+    assert asked == [8765]
+    assert get(f"http://127.0.0.1:{listening[0].server_address[1]}/healthz") == (200, b"ok\n")
     listening[0].shutdown()
     thread.join(10)
     assert result == [0]
@@ -263,12 +296,17 @@ def test_rejected_bot_token_is_one_clear_error(sim: Any, fake_slack: FakeSlack, 
         bot_from_env(env_for(sim, fake_slack, tmp_path))
 
 
-def test_every_ack_is_fast_while_many_slow_searches_run(http_harness: tuple[Harness, str]) -> None:
-    """More concurrent searches than Bolt's default 5 listener threads: each still acks at once."""
+def test_every_ack_is_fast_while_many_slow_searches_run(
+    http_harness: tuple[Harness, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More concurrent searches than Bolt's default 5 listener threads: each still acks at once. The cluster is
+    held shut until every ack is back, so no ack can have waited for a search (an ack queued behind searches
+    would never come back: the link's 10 s timeout fails the test)."""
     h, base = http_harness
-    h.sim.state.latency_s = 0.6  # a search takes well over a second
+    gate = ClusterGate(h, monkeypatch)
     n = 24  # more than the listener threads (16) and the work threads (16)
     acks: list[float] = []
+    statuses: list[int | None] = []
     lock = threading.Lock()
 
     def one(i: int) -> None:
@@ -280,14 +318,17 @@ def test_every_ack_is_fast_while_many_slow_searches_run(http_harness: tuple[Harn
         )
         with lock:
             acks.append(time.monotonic() - started)
-        assert status == 200
+            statuses.append(status)
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
-    assert len(acks) == n and max(acks) < 1.0, sorted(acks)
+        t.join(30)
+    assert statuses == [200] * n, statuses  # all acked with the cluster still shut
+    assert h.fake.responses() == []  # no search had answered
+    gate.open()
+    assert max(acks) < SLACK_ACK_DEADLINE_S, sorted(acks)
     # every search still answers in the channel (progress posts, if any, are ephemeral)
     h.fake.wait_for(
         lambda calls: (

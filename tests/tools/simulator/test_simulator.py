@@ -420,11 +420,11 @@ def test_reset_fault_drops_the_connection(sim: Simulator, rw: Api) -> None:
 
 
 def test_timeout_fault_hangs_past_the_client_timeout(sim: Simulator, rw: Api) -> None:
-    sim.state.inject_fault("/v1/smb/files/", kind="timeout", delay_s=5)
+    sim.state.inject_fault("/v1/smb/files/", kind="timeout", delay_s=60)  # stop() wakes it at teardown
     started = time.monotonic()
     with pytest.raises(requests.ReadTimeout):
         rw.get("/v1/smb/files/", timeout=0.3)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 30  # the client timed out, long before the hang ends
     assert rw.get("/v1/smb/files/?limit=1").status_code == 200
 
 
@@ -788,26 +788,28 @@ def test_any_path_renders_like_json_dumps(sim: Simulator, rw: Api, path: str) ->
 
 
 def test_300k_handles_generate_fast_and_page_in_constant_time() -> None:
-    started = time.perf_counter()
+    """CPU seconds of this process (the generator and the server's threads run here), not wall time: two busy
+    cores beside the suite made the same generation take 10 s of wall clock for 3 s of work."""
+    started = time.process_time()
     with start_simulator(port=0, handles=300_000, seed=1) as big:
-        generated = time.perf_counter() - started
+        generated = time.process_time() - started
         a = Api(big)
-        first = time.perf_counter()
+        first = time.process_time()
         page = a.ok("GET", "/v1/smb/files/?resolve_paths=True&limit=1000")
-        first_s = time.perf_counter() - first
+        first_s = time.process_time() - first
         deep_key = big.state.handle_keys.at(299_000)
         from qlocks_tools.simulator.paging import Cursor, next_link
 
-        deep = time.perf_counter()
+        deep = time.process_time()
         tail = a.ok(
             "GET", next_link("/v1/smb/files/", Cursor("files", deep_key, {"resolve_paths": "True"}), 1000)
         )
-        deep_s = time.perf_counter() - deep
+        deep_s = time.process_time() - deep
         assert big.state.handle_count == 300_000
         assert len(page["file_handles"]) == 1000 and len(tail["file_handles"]) == 999
         assert tail["paging"]["next"] is None
     print(
-        f"\n300k handles: generated in {generated:.2f}s; first page {first_s * 1000:.0f} ms, last {deep_s * 1000:.0f} ms"
+        f"\n300k handles (CPU): generated in {generated:.2f}s; first page {first_s * 1000:.0f} ms, last {deep_s * 1000:.0f} ms"
     )
     assert generated < 8.0
     assert deep_s < 1.0
