@@ -326,6 +326,29 @@ def test_state_long_poll_wakes_on_change(playground: PlaygroundServer) -> None:
     assert [m["text"] for m in result["state"]["messages"]] == ["hi"]
 
 
+def test_state_never_names_a_version_newer_than_its_messages(
+    playground: PlaygroundServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: the state read the messages, then the version. A post landing in between was counted as seen
+    though it was not in the snapshot, so the page long-polled past it and never showed it (the browser tests
+    then waited 20 s for the bot's reply on a busy machine). The post is made to land exactly there."""
+    channel = playground.channel
+    snapshot = channel.visible_to
+
+    def then_a_post(user_id: str) -> Any:
+        seen = snapshot(user_id)
+        channel.post(user=BOT.id, text="posted meanwhile")
+        return seen
+
+    monkeypatch.setattr(channel, "visible_to", then_a_post)
+    got = state(playground, DANA.id)
+    monkeypatch.undo()
+    assert "posted meanwhile" not in [m["text"] for m in got["messages"]]
+    assert got["version"] < channel.version  # so the page's next long-poll returns at once ...
+    again = state(playground, DANA.id, since=got["version"], wait=10)
+    assert "posted meanwhile" in [m["text"] for m in again["messages"]]  # ... with the post
+
+
 def test_page_and_assets_are_served_with_a_strict_csp(playground: PlaygroundServer) -> None:
     page = requests.get(playground.url + "/", timeout=5)
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]

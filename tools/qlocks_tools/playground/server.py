@@ -105,6 +105,9 @@ class PlaygroundServer:
         return user
 
     def state(self, user: User, *, filter_text: str = "") -> JsonDict:
+        # The version first: the page long-polls for "newer than this", so it must never name a change the
+        # snapshot below might have missed (a post between the two reads would not be shown until the next one).
+        version = self.channel.version
         messages = [m.to_json() for m in self.channel.visible_to(user.id)]
         users = {u.id: {"name": u.name, "real_name": u.real_name, "is_bot": u.is_bot, "is_admin": u.is_admin}
                  for u in self.channel.users.values()}  # fmt: skip
@@ -113,7 +116,7 @@ class PlaygroundServer:
             total, rows = self.cluster.handles(filter_text, limit=200)
             cluster = {"total": total, "handles": rows, "filter": filter_text}
         return {
-            "version": self.channel.version,
+            "version": version,
             "me": user.id,
             "channel": {"id": self.channel.id, "name": self.channel.name},
             "users": users,
