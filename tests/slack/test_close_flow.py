@@ -47,7 +47,7 @@ def test_full_flow_search_click_close(harness: Harness) -> None:
 
     # exactly that handle is gone from the cluster; the other client's handle on the same file is untouched
     assert location not in h.open_locations() and other in h.open_locations()
-    # the row is replaced in place, every other block unchanged
+    # the row is replaced in place; the counts drop by one (header, the file's line, the text); the rest unchanged
     (update,) = h.posted(name)
     assert update["replace_original"] is True
     new_blocks = _blocks(update)
@@ -57,8 +57,16 @@ def test_full_flow_search_click_close(harness: Harness) -> None:
         if old.get("block_id") == block_id:
             assert new["text"]["text"].startswith(f"✅ Closed by <@{ADMIN}> at ")
             assert "dana" in new["text"]["text"] and "accessory" not in new
+        elif old.get("block_id") == "qlocks-header":
+            assert new["text"]["text"] == "1 open handle on 1 file for budget-q3.xlsx"
+            assert old["text"]["text"] == "2 open handles on 1 file for budget-q3.xlsx"
+        elif str(old.get("block_id")).startswith("file-"):
+            assert new["text"]["text"].endswith("\n1 open handle") and old["text"]["text"].endswith(
+                "\n2 open handles"
+            )
         else:
             assert new == old
+    assert update["text"].startswith("1 open handle on 1 file")
     # one line in the channel: who closed which file held by whom on which client, mentioning the searcher
     (post,) = h.calls("chat.postMessage")
     assert post.body["channel"] == OPS
@@ -115,14 +123,20 @@ def test_click_outside_allowed_channels_is_refused(harness: Harness) -> None:
     assert h.audit.read()[0]["result"] == "denied"
 
 
-def test_vanished_handle_is_explained_and_list_left_alone(harness: Harness) -> None:
+def test_vanished_handle_is_explained_and_its_row_marked_gone(harness: Harness) -> None:
     h = harness
     location = _open(h)
     message = h.search("budget-q3.xlsx")
     h.sim.state.close_handle(location)  # the client let go (or another tool closed it)
-    _, name = h.click(message, user=ADMIN, block_id=h.row_of(message, location))
-    (reply,) = h.posted(name)
+    block_id = h.row_of(message, location)
+    _, name = h.click(message, user=ADMIN, block_id=block_id)
+    reply, update = h.posted(name)
     assert reply["response_type"] == "ephemeral" and "already gone" in reply["text"]
+    # the row loses its button and says so; the header no longer counts it
+    row = next(b for b in _blocks(update) if b.get("block_id") == block_id)
+    assert "Already gone" in row["text"]["text"] and "accessory" not in row
+    assert update["replace_original"] is True and update["text"].startswith("0 open handles on 0 files")
+    assert_valid_blocks(_blocks(update))
     assert h.calls("chat.postMessage") == []
     assert h.audit.read()[0]["result"] == "gone"
 
@@ -138,7 +152,7 @@ def test_a_vanished_handle_is_never_reported_as_closed_by_the_clicker(harness: H
     _, first = h.click(message, user=ADMIN, block_id=block_id)
     _, second = h.click(message, user=ADMIN, block_id=block_id)
     for name in (first, second):
-        (reply,) = h.posted(name)
+        reply = h.posted(name)[0]
         assert "already gone" in reply["text"] and "closed by <@" not in reply["text"]
     assert [r["result"] for r in h.audit.read()] == ["gone", "gone"]
 
@@ -155,8 +169,10 @@ def test_changed_handle_is_refused(harness: Harness) -> None:
     value["o"] = "999999"  # someone else's auth_id
     _, name = h.click(message, user=ADMIN, block_id=block_id, value=json.dumps(value))
     assert location in h.open_locations()
-    (reply,) = h.posted(name)
+    reply, update = h.posted(name)
     assert reply["response_type"] == "ephemeral" and "Not closed" in reply["text"]
+    row = next(b for b in _blocks(update) if b.get("block_id") == block_id)
+    assert "Changed since this search" in row["text"]["text"] and "accessory" not in row
     assert h.audit.read()[0]["result"] == "changed"
 
 

@@ -28,12 +28,12 @@ from bot.slack.blocks import (
     PAGE_PREV_ACTION,
     client_label,
     closed_block,
-    replace_block,
     search_message,
 )
 from bot.slack.deps import Deps
 from bot.slack.refs import decode_page, decode_ref
 from bot.slack.replies import reply
+from bot.slack.update import changed_block, gone_block, settle_row
 
 logger = logging.getLogger(__name__)
 
@@ -178,8 +178,27 @@ def close_handle(deps: Deps, *, body: Body, client: WebClient, respond: Respond)
     audited = attempt.audit(record)
     if outcome.status is not CloseStatus.CLOSED:
         _ephemeral(respond, messages.close_refused(outcome))
+        block_id = action.get("block_id")
+        if isinstance(block_id, str) and outcome.status in (CloseStatus.GONE, CloseStatus.CHANGED):
+            stale = (
+                gone_block(block_id, at=record.at, path=ref.path)
+                if outcome.status is CloseStatus.GONE
+                else changed_block(block_id, at=record.at)
+            )
+            _replace_row(body, action, respond, new=stale)  # the row loses its button; counts go down
         return
-    _replace_row(body, action, respond, closer=attempt.user_id, at=record.at, outcome=outcome)
+    _replace_row(
+        body,
+        action,
+        respond,
+        new=closed_block(
+            str(action.get("block_id")),
+            closer=attempt.user_id,
+            at=record.at,
+            ref=outcome.ref,
+            row=outcome.row,
+        ),
+    )
     try:
         client.chat_postMessage(
             channel=attempt.channel_id or "",
@@ -197,22 +216,19 @@ def close_handle(deps: Deps, *, body: Body, client: WebClient, respond: Respond)
         _ephemeral(respond, messages.audit_failed())
 
 
-def _replace_row(
-    body: Body, action: dict[str, Any], respond: Respond, *, closer: str, at: float, outcome: CloseOutcome
-) -> None:
-    """Re-send the clicked message with only the clicked row changed to "Closed by …"."""
+def _replace_row(body: Body, action: dict[str, Any], respond: Respond, *, new: dict[str, Any]) -> None:
+    """Re-send the clicked message with the clicked row changed to ``new`` and the counts it was part of lowered."""
     message = _object(body, "message")
     blocks = message.get("blocks")
     block_id = action.get("block_id")
     if not isinstance(blocks, list) or not isinstance(block_id, str):
         return
-    new = closed_block(block_id, closer=closer, at=at, ref=outcome.ref, row=outcome.row)
-    replaced = replace_block(blocks, block_id, new)
-    if replaced is None:
+    text = str(message["text"]) if isinstance(message.get("text"), str) else "qlocks"
+    settled = settle_row(blocks, block_id, new, text=text)
+    if settled is None:
         logger.warning("clicked block %r not found in the message; row not replaced", block_id)
         return
-    text = message.get("text") if isinstance(message.get("text"), str) else "qlocks"
-    reply(respond, text=text, blocks=replaced, replace_original=True)
+    reply(respond, text=settled[1], blocks=settled[0], replace_original=True)
 
 
 def on_page(deps: Deps, *, ack: Ack, body: Body, respond: Respond) -> None:

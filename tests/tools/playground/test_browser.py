@@ -129,7 +129,10 @@ def test_stale_row_when_the_client_closed_it_first(stack: Any, page: Any) -> Non
     priya_row.locator("button.bk-danger").click()
     page.locator("#confirm-yes").click()
     page.locator(".msg.ephemeral", has_text=re.compile("already gone|no longer", re.I)).wait_for()
-    assert priya_row.count() == 1  # the list is left as it was; the ephemeral reply explains
+    # the row loses its button and says so, the counts drop; the ephemeral reply explains
+    page.locator(".bk-section", has_text="Already gone").wait_for()
+    assert priya_row.count() == 0
+    assert page.locator(".bk-header", has_text="2 open handles on 1 file").count() == 1
     assert [r["result"] for r in _audit(stack)] == ["gone"]
     # another client opens the file: the panel shows it at once
     page.fill("#open-path", FILE)
