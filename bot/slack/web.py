@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from slack_bolt import BoltRequest, BoltResponse
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 
 from bot.slack.app import QlocksApp
@@ -57,7 +58,11 @@ def make_wsgi_app(
         try:
             body = raw.decode("utf-8")
             parse_body(body, environ.get("CONTENT_TYPE"))
-            request = BoltRequest(body=body, query=environ.get("QUERY_STRING", ""), headers=_headers(environ))
+            request = BoltRequest(
+                body=body,
+                query=environ.get("QUERY_STRING", ""),
+                headers=WsgiHttpRequest(environ).get_headers(),
+            )
         except (
             BodyError,
             UnicodeDecodeError,
@@ -97,16 +102,6 @@ def _refuse(status: int, reason: str) -> BoltResponse:
     return BoltResponse(
         status=status, body=f'{{"error":"{reason}"}}', headers={"content-type": "application/json"}
     )
-
-
-def _headers(environ: WSGIEnvironment) -> dict[str, str | Sequence[str]]:
-    headers: dict[str, str | Sequence[str]] = {}
-    for key, value in environ.items():
-        if key in ("CONTENT_LENGTH", "CONTENT_TYPE"):
-            headers[key.lower().replace("_", "-")] = value
-        elif key.startswith("HTTP_"):
-            headers[key[5:].lower().replace("_", "-")] = value
-    return headers
 
 
 def create_wsgi_app() -> WSGIApplication:
