@@ -49,6 +49,7 @@ class Redactor(logging.Filter):
         super().__init__()
         self._lock = threading.Lock()
         self._literals: OrderedDict[str, None] = OrderedDict()
+        self._longest_first: list[str] = []  # the literals in masking order, rebuilt on add (not per record)
 
     def add(self, secrets: Iterable[str | None]) -> None:
         """Mask these values from now on (e.g. a request's response_url); the newest ``_MAX_LITERALS`` are kept."""
@@ -59,10 +60,11 @@ class Redactor(logging.Filter):
                     self._literals.move_to_end(secret)
             while len(self._literals) > _MAX_LITERALS:
                 self._literals.popitem(last=False)
+            self._longest_first = sorted(self._literals, key=len, reverse=True)
 
     def redact(self, text: str) -> str:
         with self._lock:
-            literals = sorted(self._literals, key=len, reverse=True)
+            literals = self._longest_first
         for literal in literals:
             if literal in text:
                 text = text.replace(literal, MASK)
