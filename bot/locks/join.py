@@ -180,11 +180,18 @@ def join_row(
         if len(modes) == 1:
             share_mode = modes.pop()
         elif len(modes) > 1:
-            notes.append(f"{len(ip_grants)} different share modes from {ip} on this file: share mode unknown")
+            shown = "; ".join(",".join(m) or "none" for m in sorted(modes))
+            notes.append(
+                f"share mode unknown: {ip} holds this file with {len(modes)} different share modes ({shown}) and "
+                f"the cluster does not say which one is this handle's. If the file stays locked after closing this "
+                f"handle, the lock is held by another handle from {ip} listed here"
+            )
     elif len(clients) > 1:
         where = "has this file open from" if mine else "has sessions from"
         notes.append(
-            f"{holder} {where} {len(clients)} clients ({', '.join(clients)}): can't tell which one holds this handle"
+            f"client unknown: {holder} {where} {len(clients)} clients ({', '.join(clients)}) and the cluster does "
+            "not say which one holds this handle. To free the file, close all of this holder's handles on it, "
+            "or ask them which machine still has it open"
         )
     elif ctx.sessions_known:
         notes.append("no session found for this holder: client unknown")

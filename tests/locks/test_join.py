@@ -115,7 +115,7 @@ def test_same_user_same_file_from_two_clients_is_ambiguous() -> None:
     groups = build_groups([handle("h1", "1001"), handle("h2", "1001", mask=R)], grants, c)
     for row in groups[0].rows:
         assert row.client_ip is None and row.session_idle_s is None and row.share_mode == ()
-        assert row.note and "2 clients (10.0.0.5, 10.0.0.9)" in row.note and "can't tell" in row.note
+        assert row.note and "2 clients (10.0.0.5, 10.0.0.9)" in row.note and "ask them" in row.note
         assert row.holder == "dana"
 
 
@@ -132,7 +132,7 @@ def test_terminal_server_two_users_one_ip_different_modes() -> None:
     for row in rows.values():
         assert row.client_ip == "10.0.0.50"
         assert row.share_mode == ()
-        assert row.note and "share mode unknown" in row.note
+        assert row.note and "share mode unknown" in row.note and "another handle from 10.0.0.50" in row.note
     assert rows["h1"].holder == "dana" and rows["h2"].holder == "eve"
 
 

@@ -128,7 +128,7 @@ def test_a_handle_opened_after_the_listing_passed_never_gets_the_listings_client
         if refetch_max:
             assert settled.refetched == 1 and row.client_ip == "10.8.0.2" and row.note is None
         else:
-            assert settled.unconfirmed == 1 and row.client_ip is None and "can't tell" in (row.note or "")
+            assert settled.unconfirmed == 1 and row.client_ip is None and "client unknown" in (row.note or "")
 
 
 def test_files_matched_before_the_listing_started_are_confirmed() -> None:
