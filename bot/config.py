@@ -114,6 +114,37 @@ def _ca_bundle(env: Mapping[str, str]) -> str | None:
     return path
 
 
+_HEX = frozenset("0123456789abcdef")
+
+
+def normalize_fingerprint(raw: str) -> str | None:
+    """A SHA-256 fingerprint as 64 lower-case hex digits: ``AB:CD:…``, ``ab cd …``, ``abcd…`` and a leading
+    ``sha256:`` / ``SHA256 Fingerprint=`` (openssl's output) are all accepted; None when it is not one."""
+    text = raw.strip().lower()
+    for prefix in ("sha256 fingerprint=", "sha256:", "sha-256:"):
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+    text = text.replace(":", "").replace(" ", "").replace("-", "")
+    if len(text) != 64 or not set(text) <= _HEX:
+        return None
+    return text
+
+
+def _fingerprint(env: Mapping[str, str]) -> str | None:
+    """``QUMULO_TLS_FINGERPRINT``: the SHA-256 fingerprint of the certificate the cluster must present."""
+    raw = _get(env, "QUMULO_TLS_FINGERPRINT")
+    if raw is None:
+        return None
+    pin = normalize_fingerprint(raw)
+    if pin is None:
+        shown = raw if len(raw) <= 100 else raw[:100] + "…"
+        raise ConfigError(
+            "QUMULO_TLS_FINGERPRINT must be the SHA-256 fingerprint of the cluster's certificate: 64 hex digits, "
+            f"colons optional (`qlocks doctor` shows it), got {shown!r}"
+        )
+    return pin
+
+
 # What follows xoxb- / xapp- in a real token: digits, letters and dashes, tens of them. ``xoxb-`` alone (the
 # .env.example placeholder) or ``xoxb-…`` is a token not pasted, not a token.
 _TOKEN_BODY = re.compile(r"[A-Za-z0-9-]{10,}")
@@ -146,6 +177,7 @@ class QumuloConfig:
     verify_tls: bool = True
     ca_bundle: str | None = None
     timeout_s: float = 10.0
+    tls_fingerprint: str | None = None  # 64 lower-case hex digits: the pinned certificate, chain not checked
 
     @property
     def base_url(self) -> str:
@@ -154,8 +186,9 @@ class QumuloConfig:
 
     @property
     def verify(self) -> bool | str:
-        """The value for requests' ``verify=``: False, True, or the CA bundle path."""
-        if not self.verify_tls:
+        """The value for requests' ``verify=``: False, True, or the CA bundle path. With a pinned fingerprint the
+        chain is not checked (False here) because the client's adapter checks the certificate itself, and must."""
+        if not self.verify_tls or self.tls_fingerprint:
             return False
         return self.ca_bundle or True
 
@@ -183,6 +216,21 @@ class QumuloConfig:
             if password is None:
                 raise ConfigError("QUMULO_PASSWORD is not set (QUMULO_USERNAME is set without it)")
         ca_bundle = _ca_bundle(env)
+        verify_tls = _bool(env, "QUMULO_VERIFY_TLS", True)
+        pin = _fingerprint(env)
+        if pin is not None:
+            if scheme == "http":
+                raise ConfigError("QUMULO_TLS_FINGERPRINT pins an HTTPS certificate, but QUMULO_HOST says http://")
+            if ca_bundle is not None:
+                raise ConfigError(
+                    "QUMULO_TLS_FINGERPRINT and QUMULO_CA_BUNDLE are both set: the pin replaces the CA check, "
+                    "so set only one"
+                )
+            if not verify_tls:
+                raise ConfigError(
+                    "QUMULO_TLS_FINGERPRINT is set and QUMULO_VERIFY_TLS=false: the pin checks the certificate, "
+                    "so remove QUMULO_VERIFY_TLS=false"
+                )
         return cls(
             host=host,
             port=port,
@@ -190,9 +238,10 @@ class QumuloConfig:
             access_token=token,
             username=username,
             password=password,
-            verify_tls=_bool(env, "QUMULO_VERIFY_TLS", True),
+            verify_tls=verify_tls,
             ca_bundle=ca_bundle,
             timeout_s=_number(env, "QUMULO_TIMEOUT_S", 10.0, minimum=0.1, maximum=600),
+            tls_fingerprint=pin,
         )
 
 

@@ -5,7 +5,9 @@ Paged listings follow ``paging.py``; HTTP statuses become exceptions in ``mappin
 - Only idempotent reads (GET) are retried (urllib3 ``Retry`` with backoff); a close or login is never retried.
 - ``requests`` exceptions are translated at the boundary into ``bot.qumulo.errors`` (callers never import requests).
 - TLS: ``verify=`` is passed explicitly on every request and the Session ignores ``REQUESTS_CA_BUNDLE`` & co
-  (``trust_env=False``), so ``QUMULO_VERIFY_TLS`` / ``QUMULO_CA_BUNDLE`` mean what they say.
+  (``trust_env=False``), so ``QUMULO_VERIFY_TLS`` / ``QUMULO_CA_BUNDLE`` mean what they say. With
+  ``QUMULO_TLS_FINGERPRINT`` the chain is not checked and the adapter requires that exact certificate instead
+  (urllib3's ``assert_fingerprint``: checked after the handshake, before any byte of the request is sent).
 - Tokens never appear in logs, exception text or ``repr``.
 - Thread-safe: one client is shared by the search's concurrent listings.
 """
@@ -97,6 +99,22 @@ def _unverified_tls(config: QumuloConfig) -> None:
     logger.warning("QUMULO_VERIFY_TLS=false: the cluster's certificate is not checked (%s)", config.base_url)
 
 
+class PinnedAdapter(HTTPAdapter):
+    """An adapter whose connections accept only the certificate with this SHA-256 fingerprint (hex, no colons).
+
+    requests passes ``verify=False`` as ``cert_reqs=CERT_NONE``; the pool's ``assert_fingerprint`` is then the check,
+    and urllib3 counts such a connection as verified (no InsecureRequestWarning). A mismatch is an ``SSLError``
+    raised on connect, so the request carrying the token is never written."""
+
+    def __init__(self, fingerprint: str, **kwargs: Any) -> None:
+        self.fingerprint = fingerprint  # before super().__init__, which builds the pool manager
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        pool_kwargs["assert_fingerprint"] = self.fingerprint
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+
+
 def make_session(config: QumuloConfig, *, pool_size: int = 16) -> requests.Session:
     """The one place a Session gets its retry policy: GETs only, with backoff and Retry-After."""
     if config.scheme == "https" and not config.verify_tls:
@@ -120,8 +138,12 @@ def make_session(config: QumuloConfig, *, pool_size: int = 16) -> requests.Sessi
         raise_on_status=False,
     )
     adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=pool_size)
-    session.mount("https://", adapter)
     session.mount("http://", adapter)
+    if config.tls_fingerprint:
+        adapter = PinnedAdapter(
+            config.tls_fingerprint, max_retries=retry, pool_connections=1, pool_maxsize=pool_size
+        )
+    session.mount("https://", adapter)
     session.headers.update({"Content-Type": "application/json", "User-Agent": "qlocks/0.1"})
     return session
 
@@ -209,11 +231,7 @@ class QumuloClient:
                 verify=self.config.verify,
             )
         except requests.exceptions.SSLError as exc:
-            raise QumuloTLSError(
-                f"TLS verification failed for {self.config.base_url}: set QUMULO_CA_BUNDLE to the cluster's CA "
-                "certificate (or QUMULO_VERIFY_TLS=false on a lab cluster)",
-                endpoint=endpoint,
-            ) from exc
+            raise QumuloTLSError(self._tls_failure(exc), endpoint=endpoint) from exc
         except requests.exceptions.Timeout as exc:
             raise QumuloTimeout(
                 f"The cluster at {self.config.base_url} did not answer {endpoint} within "
@@ -252,6 +270,21 @@ class QumuloClient:
             raise QumuloProtocolError(
                 f"The cluster sent a response that is not JSON for {endpoint}", endpoint=endpoint
             ) from exc
+
+    def _tls_failure(self, exc: Exception) -> str:
+        """What the cluster presents and the safe way on (``bot.qumulo.tls``): a CA bundle or a pin."""
+        from bot.qumulo.tls import explain_failure
+
+        cfg = self.config
+        return explain_failure(
+            base_url=cfg.base_url,
+            host=cfg.host,
+            port=cfg.port,
+            timeout_s=cfg.timeout_s,
+            ca_bundle=cfg.ca_bundle,
+            pinned=cfg.tls_fingerprint,
+            reason=str(exc),
+        )
 
     def _get(self, path: str) -> Any:
         """The authenticated GET the paged listings follow (``paging.iter_pages``)."""

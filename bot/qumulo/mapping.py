@@ -26,6 +26,9 @@ _ENDPOINT_PRIVILEGE = {
     "/v1/smb/files/close": "PRIVILEGE_SMB_FILE_HANDLE_WRITE",
     "/v1/files/locks/smb/share-mode/": "PRIVILEGE_FS_LOCK_READ",
     "/v1/files/{ref}/locks/smb/share-mode/": "PRIVILEGE_FS_LOCK_READ",
+    # Read by the file's ACL or, for a service account that has no access to users' files, this privilege. A
+    # cluster refusing it may say only "access denied" (fs_access_denied_error), without naming the privilege.
+    "/v1/files/{ref}/info/attributes": "PRIVILEGE_FS_ATTRIBUTES_READ",
     "/v1/smb/sessions/": "PRIVILEGE_SMB_SESSION_READ",
     "/v1/identity/find": "PRIVILEGE_IDENTITY_READ",
     "/v3/smb/shares/": "PRIVILEGE_SMB_SHARE_READ",

@@ -192,6 +192,7 @@ REQUIRED_PRIVILEGES: dict[str, str] = {
     "PRIVILEGE_SMB_FILE_HANDLE_READ": "list open SMB file handles",
     "PRIVILEGE_SMB_FILE_HANDLE_WRITE": "close SMB file handles",
     "PRIVILEGE_FS_LOCK_READ": "list SMB share-mode locks",
+    "PRIVILEGE_FS_ATTRIBUTES_READ": "look up a full path or \\\\cluster\\share path (exact-path searches)",
     "PRIVILEGE_SMB_SESSION_READ": "show client IP, open and idle times of SMB sessions",
     "PRIVILEGE_IDENTITY_READ": "resolve handle owners to user names",
     "PRIVILEGE_SMB_SHARE_READ": "translate \\\\cluster\\share paths to filesystem paths",

@@ -16,6 +16,7 @@ from bot.qumulo.errors import QumuloPermissionError
 from tests.locks.conftest import service_for, truth
 
 ALL_BUT = {
+    "FS_ATTRIBUTES_READ",
     "SMB_FILE_HANDLE_READ",
     "SMB_FILE_HANDLE_WRITE",
     "FS_LOCK_READ",

@@ -20,6 +20,19 @@ WRITE_HANDLES = "PRIVILEGE_SMB_FILE_HANDLE_WRITE"
 READ_SESSIONS = "PRIVILEGE_SMB_SESSION_READ"
 WRITE_SESSIONS = "PRIVILEGE_SMB_SESSION_WRITE"
 READ_LOCKS = "PRIVILEGE_FS_LOCK_READ"
+READ_ATTRIBUTES = ("PRIVILEGE_FS_ATTRIBUTES_READ", "PRIVILEGE_FILE_FULL_ACCESS")
+
+
+def _attributes_allowed(state: ClusterState, req: Request) -> None:
+    """Attributes are readable through the file's ACL (``attributes_by_file_access``) or a privilege that
+    overrides it. A refusal is an ACL denial: 403 ``fs_access_denied_error`` that does not name the privilege
+    (a cluster checking file permissions has no single privilege to name), so clients must know it themselves."""
+    if state.attributes_by_file_access:
+        return
+    account = req.account
+    if account is not None and account.privileges.intersection(READ_ATTRIBUTES):
+        return
+    raise ApiError(403, "Access denied", "fs_access_denied_error")
 
 
 def _keys_after(src: SortedKeys | list[int], key: Key | None, count: int) -> tuple[list[Any], bool]:
@@ -208,6 +221,7 @@ def register(router: Router) -> None:
 
     @router.add("GET", r"/v1/files/([^/]+)/info/attributes", None)
     def attributes(state: ClusterState, req: Request) -> Any:
+        _attributes_allowed(state, req)
         ref = req.groups[0]
         f = _file_for_ref(state, ref)
         if f is None:

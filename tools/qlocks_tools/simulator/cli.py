@@ -63,6 +63,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "default: plain HTTP",
     )
     parser.add_argument(
+        "--tls-no-san",
+        action="store_true",
+        help="with --tls: a certificate without subjectAltName (CN only), as some clusters ship; verifying "
+        "clients refuse it, so it needs QUMULO_TLS_FINGERPRINT",
+    )
+    parser.add_argument(
         "--cert-dir",
         type=Path,
         default=None,
@@ -113,8 +119,12 @@ def banner(sim: Simulator, args: argparse.Namespace, tokens: dict[str, str]) -> 
         f"Qumulo simulator: {sim.state.handle_count} open SMB handles (seed {args.seed}) at {sim.url}",
         f"  login: {args.username} / {args.password}",
     ]
-    if sim.cafile:
+    no_san = bool(getattr(args, "tls_no_san", False))
+    if sim.cafile and no_san:
+        lines.append(f"  TLS certificate (self-signed, no subjectAltName): {sim.cafile}  -> pin it")
+    elif sim.cafile:
         lines.append(f"  TLS certificate (self-signed): {sim.cafile}  -> QUMULO_CA_BUNDLE")
+    if sim.cafile:
         lines.append(
             f"  qq: qq --host {sim.host} --port {sim.port} login -u {args.username} -p {args.password}"
         )
@@ -128,7 +138,9 @@ def banner(sim: Simulator, args: argparse.Namespace, tokens: dict[str, str]) -> 
         f"QUMULO_USERNAME={args.username}",
         f"QUMULO_PASSWORD={args.password}",
     ]
-    if sim.cafile:
+    if sim.cafile and no_san:
+        lines.append(f"QUMULO_TLS_FINGERPRINT={sim.cert_fingerprint}")
+    elif sim.cafile:
         lines.append(f"QUMULO_CA_BUNDLE={sim.cafile}")
     lines += ["", "Press Ctrl-C to stop."]
     return "\n".join(lines)
@@ -154,6 +166,7 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None, out: T
             username=args.username,
             password=args.password,
             cert_dir=(args.cert_dir or default_cert_dir()) if args.tls else None,
+            tls_san=not args.tls_no_san,
         )
     except OSError as exc:
         print(

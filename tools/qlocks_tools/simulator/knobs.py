@@ -208,6 +208,10 @@ class Knobs:
         # A broken cursor: "looping" answers every listing page with ``next`` = the page just served; "endless"
         # with a new link each time that serves the same page again. What a buggy node or proxy could do.
         self.paging_trap: str | None = None
+        # ``GET /v1/files/{ref}/info/attributes`` is allowed by PRIVILEGE_FS_ATTRIBUTES_READ (or FILE_FULL_ACCESS)
+        # or by the file's own ACL. False (default): the ACLs do not let the API user read, as for a service account
+        # with no access to users' files, so the privilege is needed. True: the ACLs grant read to everyone.
+        self.attributes_by_file_access = False
         self.tokens = TokenStore(clock)
         self.faults = FaultPlan()
         self._log = RequestLog()

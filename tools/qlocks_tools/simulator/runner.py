@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import socket
+import ssl
 import tempfile
 import threading
 from collections.abc import Iterable
@@ -40,6 +42,14 @@ class Simulator:
             daemon=True,
         )
         self._stopped = False
+
+    @property
+    def cert_fingerprint(self) -> str | None:
+        """SHA-256 of the served certificate (hex), what ``QUMULO_TLS_FINGERPRINT`` pins; None without TLS."""
+        if self.cafile is None:
+            return None
+        der = ssl.PEM_cert_to_DER_cert(self.cafile.read_text(encoding="ascii"))
+        return hashlib.sha256(der).hexdigest()
 
     @property
     def admin_token(self) -> str:
@@ -90,11 +100,13 @@ def start_simulator(
     username: str = DEFAULT_USERNAME,
     password: str = DEFAULT_PASSWORD,
     cert_dir: Path | None = None,
+    tls_san: bool = True,
 ) -> Simulator:
     """Generate a cluster with ``handles`` open handles and serve it on ``host:port`` (0 = any free port).
 
     With ``tls`` it serves HTTPS with a fresh self-signed certificate written to ``cert_dir`` (default: a
-    temporary directory removed on ``stop()``); ``Simulator.cafile`` is the PEM to trust.
+    temporary directory removed on ``stop()``); ``Simulator.cafile`` is the PEM to trust. ``tls_san=False`` serves a
+    certificate without subjectAltName (its CN is ``host``), which verifying clients on urllib3 2 refuse.
     """
     if handles < 0:
         raise ValueError("handles must be >= 0")
@@ -111,7 +123,10 @@ def start_simulator(
 
         if cert_dir is None:
             tmpdir = cert_dir = Path(tempfile.mkdtemp(prefix="qlocks-sim-tls-"))
-        cafile, keyfile = generate_certificate(cert_dir)
+        if tls_san:
+            cafile, keyfile = generate_certificate(cert_dir)
+        else:
+            cafile, keyfile = generate_certificate(cert_dir, hosts=(host,), san=False)
         ctx = server_context(cafile, keyfile)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     server = SimulatorHTTPServer((host, port), state, ctx, family=family)

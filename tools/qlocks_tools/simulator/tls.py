@@ -1,6 +1,8 @@
 """A self-signed certificate for ``--tls`` (SAN 127.0.0.1, ::1 and localhost), made with ``cryptography``.
 
-The certificate is its own CA, so ``QUMULO_CA_BUNDLE=<cert.pem>`` makes a verifying client trust it.
+The certificate is its own CA, so ``QUMULO_CA_BUNDLE=<cert.pem>`` makes a verifying client trust it. With
+``san=False`` (``--tls-no-san``) it has no subjectAltName, only a common name, like the certificates some clusters
+and appliances ship: urllib3 2 refuses those whatever CA bundle is set, so only a pinned fingerprint gets through.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 
 def generate_certificate(
-    directory: Path, *, hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1")
+    directory: Path, *, hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "::1"), san: bool = True
 ) -> tuple[Path, Path]:
     """Write ``cert.pem`` and ``key.pem`` (mode 0600) into ``directory``; returns their paths."""
     from cryptography import x509
@@ -38,7 +40,9 @@ def generate_certificate(
         except ValueError:
             alt.append(x509.DNSName(host))
     now = dt.datetime.now(dt.UTC)
-    cert = (
+    if not san:  # the CN names the host, as certificates did before SANs were required
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0] if hosts else "localhost")])
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -46,8 +50,11 @@ def generate_certificate(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+    )
+    if san:
+        builder = builder.add_extension(x509.SubjectAlternativeName(alt), critical=False)
+    cert = (
+        builder.add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
