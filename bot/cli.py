@@ -1,6 +1,6 @@
 """The ``qlocks`` command: the only composition root.
 
-Subcommands: run, search, doctor; simulator, demo and bench are forwarded to the tooling package
+Subcommands: run, search, doctor, trust-cluster; simulator, demo and bench are forwarded to the tooling package
 (``qlocks_tools``, installed by the ``demo`` extra), which this module imports only when one of them runs. ``main(argv) -> exit code``; a ``QumuloError`` or
 ``ConfigError`` prints one line and exits 1; usage errors exit 2.
 """
@@ -69,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="check configuration, reach the cluster, name missing privileges")
     p.set_defaults(func=_cmd_doctor)
 
+    p = sub.add_parser(
+        "trust-cluster",
+        help="save the certificate chain the cluster presents to FILE, for QUMULO_CA_BUNDLE (prints its fingerprint)",
+    )
+    p.add_argument("file", type=Path, metavar="FILE", help="PEM file to write")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.set_defaults(func=_cmd_trust_cluster)
+
     # The tooling parses its own options (``qlocks_tools.cli``): the product's parser never imports it.
     for name, text in TOOLS.items():
         p = sub.add_parser(name, help=text, add_help=False)
@@ -96,6 +104,12 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     from bot.doctor import run_doctor
 
     return run_doctor(os.environ, env_file=getattr(args, "env_file", None))
+
+
+def _cmd_trust_cluster(args: argparse.Namespace) -> int:
+    from bot.doctor import run_trust_cluster
+
+    return run_trust_cluster(os.environ, args.file, force=args.force)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

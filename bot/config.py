@@ -220,7 +220,9 @@ class QumuloConfig:
         pin = _fingerprint(env)
         if pin is not None:
             if scheme == "http":
-                raise ConfigError("QUMULO_TLS_FINGERPRINT pins an HTTPS certificate, but QUMULO_HOST says http://")
+                raise ConfigError(
+                    "QUMULO_TLS_FINGERPRINT pins an HTTPS certificate, but QUMULO_HOST says http://"
+                )
             if ca_bundle is not None:
                 raise ConfigError(
                     "QUMULO_TLS_FINGERPRINT and QUMULO_CA_BUNDLE are both set: the pin replaces the CA check, "

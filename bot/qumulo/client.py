@@ -110,7 +110,9 @@ class PinnedAdapter(HTTPAdapter):
         self.fingerprint = fingerprint  # before super().__init__, which builds the pool manager
         super().__init__(**kwargs)
 
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+    def init_poolmanager(
+        self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any
+    ) -> None:
         pool_kwargs["assert_fingerprint"] = self.fingerprint
         super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
 

@@ -67,7 +67,9 @@ class PresentedCert:
     def describe(self) -> str:
         if not self.parsed:
             return "a certificate qlocks cannot read (only its fingerprint is known)"
-        names = ", ".join(self.names[:6]) + (f" and {len(self.names) - 6} more" if len(self.names) > 6 else "")
+        names = ", ".join(self.names[:6]) + (
+            f" and {len(self.names) - 6} more" if len(self.names) > 6 else ""
+        )
         parts = [
             f"subject {self.subject or '(empty)'}",
             "self-signed" if self.self_signed else f"issued by {self.issuer or '(empty)'}",
@@ -125,6 +127,23 @@ def fetch_chain(host: str, port: int, *, timeout_s: float) -> list[PresentedCert
     return [PresentedCert.from_der(d) for d in ders]
 
 
+def check_trust(host: str, port: int, *, cafile: str, timeout_s: float) -> str | None:
+    """A handshake that verifies the chain against ``cafile`` and the host name as urllib3 2 does (no common-name
+    fallback); None when it passes, else the TLS library's reason. Nothing is sent after the handshake."""
+    ctx = ssl.create_default_context(cafile=cafile)  # cafile only: the system CAs are not loaded with it
+    ctx.hostname_checks_common_name = False
+    try:
+        with (
+            socket.create_connection((host, port), timeout=timeout_s) as raw,
+            ctx.wrap_socket(raw, server_hostname=host.strip("[]")),
+        ):
+            return None
+    except ssl.SSLError as exc:
+        return _short(str(exc))
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+
+
 def _unverified_chain(tls: ssl.SSLSocket) -> list[bytes]:
     """Leaf first. ``get_unverified_chain`` is public from Python 3.13; 3.10–3.12 have it on the C object. Without
     either, the leaf alone (enough for a self-signed certificate, which is what clusters ship)."""
@@ -157,7 +176,9 @@ def explain_failure(
     the safe ways on: a CA bundle from ``qlocks trust-cluster`` or ``QUMULO_TLS_FINGERPRINT``, never
     ``QUMULO_VERIFY_TLS=false``. ``reason`` is the TLS library's own text."""
     head = f"TLS verification failed for {base_url}"
-    if not _is_verification_failure(reason):  # a broken connection, not a refused certificate: nothing to inspect
+    if not _is_verification_failure(
+        reason
+    ):  # a broken connection, not a refused certificate: nothing to inspect
         return f"The TLS connection to {base_url} failed ({_short(reason)})"
     try:
         leaf: PresentedCert | None = fetch_chain(host, port, timeout_s=timeout_s)[0]
@@ -178,9 +199,7 @@ def explain_failure(
             f"{head} ({_short(reason)}): set QUMULO_CA_BUNDLE to the cluster's CA certificate (`qlocks trust-cluster "
             "FILE` saves what the cluster presents) or pin it with QUMULO_TLS_FINGERPRINT (`qlocks doctor` shows it)"
         )
-    pin_hint = (
-        f"pin it with QUMULO_TLS_FINGERPRINT={leaf.fingerprint} after checking that fingerprint on the cluster"
-    )
+    pin_hint = f"pin it with QUMULO_TLS_FINGERPRINT={leaf.fingerprint} after checking that fingerprint on the cluster"
     what = f"the cluster's certificate ({leaf.describe()})"
     if leaf.parsed and not leaf.has_san:
         return (
@@ -189,11 +208,11 @@ def explain_failure(
             "with a subjectAltName"
         )
     if leaf.parsed and not leaf.matches_host(host):
-        return (
-            f"{head}: {what} is not for {host!r}: set QUMULO_HOST to one of its names, or {pin_hint}"
-        )
+        return f"{head}: {what} is not for {host!r}: set QUMULO_HOST to one of its names, or {pin_hint}"
     trust = (
-        f"is not signed by a CA in QUMULO_CA_BUNDLE ({ca_bundle})" if ca_bundle else "is not signed by a CA qlocks trusts"
+        f"is not signed by a CA in QUMULO_CA_BUNDLE ({ca_bundle})"
+        if ca_bundle
+        else "is not signed by a CA qlocks trusts"
     )
     return (
         f"{head}: {what} {trust} ({_short(reason)}). Save the chain the cluster presents with `qlocks trust-cluster "
@@ -365,7 +384,7 @@ def parse_certificate(der: bytes) -> dict[str, Any]:
         for etag, es, ee in rest:
             if etag != 0xA3:  # [1]/[2] unique IDs
                 continue
-            seq_tag, ss, se = _tlv(der, es, ee)
+            _seq, ss, se = _tlv(der, es, ee)
             for _t, xs, xe in _children(der, ss, se):
                 ext = _children(der, xs, xe)
                 if not ext or ext[0][0] != 0x06:
@@ -392,6 +411,7 @@ def parse_certificate(der: bytes) -> dict[str, Any]:
 __all__ = [
     "CertificateParseError",
     "PresentedCert",
+    "check_trust",
     "colon_hex",
     "explain_failure",
     "fetch_chain",
