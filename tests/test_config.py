@@ -206,3 +206,53 @@ def test_ca_bundle_must_be_a_readable_pem_certificate(tmp_path: Path) -> None:
     bundle = tmp_path / "bundle.pem"
     bundle.write_text("# a comment\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
     assert QumuloConfig.from_env({**BASE, "QUMULO_CA_BUNDLE": str(bundle)}).ca_bundle == str(bundle)
+
+
+FP = "7f3043aef2fb01fabf0210c8e69b06286ebf057918e7f9d449bb02a9707adabf"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        FP,
+        FP.upper(),
+        ":".join(FP[i : i + 2] for i in range(0, 64, 2)).upper(),  # as doctor and browsers show it
+        "sha256 Fingerprint=" + ":".join(FP[i : i + 2] for i in range(0, 64, 2)).upper(),  # openssl x509
+        f"  sha256:{FP} ",
+    ],
+)
+def test_tls_fingerprint_forms(value: str) -> None:
+    cfg = QumuloConfig.from_env({**BASE, "QUMULO_TLS_FINGERPRINT": value})
+    assert cfg.tls_fingerprint == FP
+    assert cfg.verify is False  # the chain is not checked: the pinning adapter checks the certificate
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        FP[:-2],
+        FP + "00",
+        FP[:-1] + "g",
+        "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+        "x" * 300,
+    ],  # short, SHA-1, …
+)
+def test_a_bad_tls_fingerprint_is_one_line(value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        QumuloConfig.from_env({**BASE, "QUMULO_TLS_FINGERPRINT": value})
+    text = str(info.value)
+    assert text.startswith("QUMULO_TLS_FINGERPRINT must be the SHA-256 fingerprint") and "\n" not in text
+    assert len(text) < 300
+
+
+def test_a_pin_does_not_combine_with_http_a_bundle_or_verification_off(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    pinned = {**BASE, "QUMULO_TLS_FINGERPRINT": FP}
+    for extra, says in (
+        ({"QUMULO_HOST": "http://127.0.0.1"}, "http://"),
+        ({"QUMULO_CA_BUNDLE": str(bundle)}, "set only one"),
+        ({"QUMULO_VERIFY_TLS": "false"}, "remove QUMULO_VERIFY_TLS=false"),
+    ):
+        with pytest.raises(ConfigError, match=says):
+            QumuloConfig.from_env({**pinned, **extra})

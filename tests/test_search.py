@@ -79,3 +79,43 @@ def test_the_command_line_searches_for_the_text_as_typed(sim: Any) -> None:
     assert [f["path"] for f in data["files"]] == ["/finance/zq-R&amp;D notes.xlsx"]
     code, raw, _ = run("<smb://lab/Finance/x.xlsx>", env_for(sim), as_json=True)  # no Slack link markup here
     assert code == 0 and json.loads(raw)["query"]["kind"] == "fragment"
+
+
+def _unc(sim: Any, path: str, cluster: str) -> str:
+    share = sim.state.share_for(path)
+    root = next(s["fs_path"] for s in sim.state.shares if s["share_name"] == share).rstrip("/")
+    return f"\\\\{cluster}\\{share}" + path[len(root) :].replace("/", "\\")
+
+
+@pytest.mark.parametrize("by_acl", [False, True], ids=["privilege-needed", "acl-allows"])
+@pytest.mark.parametrize("form", ["path", "unc"])
+def test_exact_path_search_needs_fs_attributes_read(
+    sim: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, by_acl: bool, form: str
+) -> None:
+    """#12 item 1: ``GET /v1/files/{ref}/info/attributes`` needs PRIVILEGE_FS_ATTRIBUTES_READ unless the files'
+    ACLs let the API user read; the cluster's refusal does not name it, qlocks does."""
+    from bot import cli
+    from bot.qumulo.models import OPTIONAL_PRIVILEGES, REQUIRED_PRIVILEGES
+
+    sim.state.attributes_by_file_access = by_acl
+    path = "/finance/zz-exact.xlsx"
+    loc = sim.state.add_handle(path, user="dana", client_ip="10.0.0.7")
+    privileges = [
+        p for p in [*REQUIRED_PRIVILEGES, *OPTIONAL_PRIVILEGES] if p != "PRIVILEGE_FS_ATTRIBUTES_READ"
+    ]
+    env = env_for(sim, QUMULO_ACCESS_TOKEN=sim.mint_token("no-attrs", privileges))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir("/")
+    query = path if form == "path" else _unc(sim, path, "lab")
+    code = cli.main(["search", query, "--json"])
+    out, err = capsys.readouterr()
+    if by_acl:
+        assert code == 0, err
+        assert loc in out
+    else:
+        assert code == 1 and out == ""
+        assert err == (
+            "qlocks: The Qumulo API user lacks PRIVILEGE_FS_ATTRIBUTES_READ (look up a full path or "
+            "\\\\cluster\\share path (exact-path searches)): add it to the bot's role\n"
+        )

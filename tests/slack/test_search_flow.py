@@ -14,7 +14,7 @@ from bot.slack.blocks import CLOSE_ACTION, MAX_RESULTS, PAGE_NEXT_ACTION, PAGE_P
 from bot.slack.deps import ProgressPolicy
 from bot.slack.refs import decode_ref
 from tests.slack.blockcheck import assert_valid_blocks
-from tests.slack.conftest import ELSEWHERE, OPS, SECRET, USER, Harness, bolt_request
+from tests.slack.conftest import CLUSTER, ELSEWHERE, OPS, SECRET, USER, Harness, bolt_request
 
 
 def ack_text(resp: Any) -> str:
@@ -115,6 +115,30 @@ def test_missing_privilege_is_named(make_harness: Any, sim: Any) -> None:
     (reply,) = h.posted(name)
     assert reply["response_type"] == "ephemeral" and "missing the privilege" in reply["text"]
     assert "SMB_FILE_HANDLE_READ" in reply["text"]
+
+
+@pytest.mark.parametrize("by_acl", [False, True], ids=["privilege-needed", "acl-allows"])
+def test_exact_path_search_without_fs_attributes_read(make_harness: Any, sim: Any, by_acl: bool) -> None:
+    """#12 item 1: a full path or UNC path needs the attributes lookup; refused, the reply names the privilege."""
+    from bot.qumulo.models import OPTIONAL_PRIVILEGES, REQUIRED_PRIVILEGES
+
+    sim.state.attributes_by_file_access = by_acl
+    loc = sim.state.add_handle("/finance/zz-exact.xlsx", user="dana", client_ip="10.0.0.7")
+    privileges = [
+        p for p in [*REQUIRED_PRIVILEGES, *OPTIONAL_PRIVILEGES] if p != "PRIVILEGE_FS_ATTRIBUTES_READ"
+    ]
+    h: Harness = make_harness(qumulo={"access_token": sim.mint_token("no-attrs", privileges)})
+    share = sim.state.share_for("/finance/zz-exact.xlsx")
+    for query in ("/finance/zz-exact.xlsx", f"\\\\{CLUSTER}\\{share}\\zz-exact.xlsx"):
+        _, name = h.command(f"search {query}")
+        (reply,) = h.posted(name)
+        if by_acl:
+            assert reply["response_type"] == "in_channel", reply
+            assert loc in json.dumps(reply["blocks"])
+        else:
+            assert reply["response_type"] == "ephemeral"
+            assert "missing the privilege `PRIVILEGE_FS_ATTRIBUTES_READ`" in reply["text"]
+            assert "exact-path searches" in reply["text"]
 
 
 def test_cluster_unreachable(make_harness: Any, refused_port: int) -> None:

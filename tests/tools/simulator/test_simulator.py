@@ -335,6 +335,24 @@ def test_missing_privilege_is_403_naming_it(
     assert who["name"] == "helpdesk" and privilege not in who["privileges"]
 
 
+@pytest.mark.parametrize("by_acl", [False, True], ids=["privilege-needed", "acl-allows"])
+def test_attributes_need_fs_attributes_read_unless_the_acl_allows(sim: Simulator, by_acl: bool) -> None:
+    """A refusal is an ACL denial (403 fs_access_denied_error) that names no privilege, so clients must."""
+    sim.state.attributes_by_file_access = by_acl
+    path = "/v1/files/%2F/info/attributes"
+    without = Api(sim, token=sim.mint_token("helpdesk", api_privileges()))
+    resp = without.get(path)
+    if by_acl:
+        assert resp.status_code == 200 and resp.json()["type"] == "FS_FILE_TYPE_DIRECTORY"
+    else:
+        assert resp.status_code == 403
+        assert resp.json()["error_class"] == "fs_access_denied_error"
+        assert "PRIVILEGE_" not in resp.json()["description"]
+    for privilege in ("FS_ATTRIBUTES_READ", "FILE_FULL_ACCESS"):
+        granted = Api(sim, token=sim.mint_token(f"with-{privilege.lower()}", [privilege]))
+        assert granted.get(path).status_code == 200
+
+
 def api_privileges() -> list[str]:
     return [
         "PRIVILEGE_SMB_FILE_HANDLE_READ",
@@ -885,6 +903,29 @@ def test_cli_prints_url_env_snippet_and_tokens(tmp_path: Any) -> None:
     assert rc == [0]
     with pytest.raises(SystemExit):
         parser.parse_args(["--token", "no-equals-sign"])
+
+
+def test_cli_tls_no_san_banner_pins_instead_of_a_bundle(tmp_path: Any) -> None:
+    import argparse
+    import hashlib
+    import io
+    import ssl
+
+    from qlocks_tools.simulator import cli
+
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    stop = threading.Event()
+    stop.set()
+    out = io.StringIO()
+    args = parser.parse_args(
+        ["--port", "0", "--handles", "3", "--tls", "--tls-no-san", "--cert-dir", str(tmp_path)]
+    )
+    assert cli.run(args, stop=stop, out=out) == 0
+    text = out.getvalue()
+    der = ssl.PEM_cert_to_DER_cert((tmp_path / "cert.pem").read_text())
+    assert f"QUMULO_TLS_FINGERPRINT={hashlib.sha256(der).hexdigest()}" in text
+    assert "QUMULO_CA_BUNDLE" not in text and "no subjectAltName" in text
 
 
 def test_cli_plain_http_banner_and_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:

@@ -101,12 +101,15 @@ def start_simulator(
     password: str = DEFAULT_PASSWORD,
     cert_dir: Path | None = None,
     tls_san: bool = True,
+    tls_names: tuple[str, ...] | None = None,
 ) -> Simulator:
     """Generate a cluster with ``handles`` open handles and serve it on ``host:port`` (0 = any free port).
 
     With ``tls`` it serves HTTPS with a fresh self-signed certificate written to ``cert_dir`` (default: a
     temporary directory removed on ``stop()``); ``Simulator.cafile`` is the PEM to trust. ``tls_san=False`` serves a
-    certificate without subjectAltName (its CN is ``host``), which verifying clients on urllib3 2 refuse.
+    certificate without subjectAltName (its CN is ``host``), which verifying clients on urllib3 2 refuse;
+    ``tls_names`` replaces the certificate's names (default localhost, 127.0.0.1, ::1), e.g. to serve one for
+    another host.
     """
     if handles < 0:
         raise ValueError("handles must be >= 0")
@@ -123,10 +126,8 @@ def start_simulator(
 
         if cert_dir is None:
             tmpdir = cert_dir = Path(tempfile.mkdtemp(prefix="qlocks-sim-tls-"))
-        if tls_san:
-            cafile, keyfile = generate_certificate(cert_dir)
-        else:
-            cafile, keyfile = generate_certificate(cert_dir, hosts=(host,), san=False)
+        names = tls_names or (("localhost", "127.0.0.1", "::1") if tls_san else (host,))
+        cafile, keyfile = generate_certificate(cert_dir, hosts=names, san=tls_san)
         ctx = server_context(cafile, keyfile)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     server = SimulatorHTTPServer((host, port), state, ctx, family=family)
