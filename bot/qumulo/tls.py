@@ -176,9 +176,8 @@ def explain_failure(
     the safe ways on: a CA bundle from ``qlocks trust-cluster`` or ``QUMULO_TLS_FINGERPRINT``, never
     ``QUMULO_VERIFY_TLS=false``. ``reason`` is the TLS library's own text."""
     head = f"TLS verification failed for {base_url}"
-    if not _is_verification_failure(
-        reason
-    ):  # a broken connection, not a refused certificate: nothing to inspect
+    if not _is_verification_failure(reason):
+        # a broken connection, not a refused certificate: nothing to inspect
         return f"The TLS connection to {base_url} failed ({_short(reason)})"
     try:
         leaf: PresentedCert | None = fetch_chain(host, port, timeout_s=timeout_s)[0]
@@ -199,24 +198,24 @@ def explain_failure(
             f"{head} ({_short(reason)}): set QUMULO_CA_BUNDLE to the cluster's CA certificate (`qlocks trust-cluster "
             "FILE` saves what the cluster presents) or pin it with QUMULO_TLS_FINGERPRINT (`qlocks doctor` shows it)"
         )
-    pin_hint = f"pin it with QUMULO_TLS_FINGERPRINT={leaf.fingerprint} after checking that fingerprint on the cluster"
-    what = f"the cluster's certificate ({leaf.describe()})"
+    # The way on comes before the certificate's description, which can be long (names, subject) and is what a
+    # clipped message (Slack shows 600 characters) may lose.
+    pin = f"QUMULO_TLS_FINGERPRINT={leaf.fingerprint} (check that fingerprint on the cluster first)"
+    seen = f"Presented: {leaf.describe()}"
     if leaf.parsed and not leaf.has_san:
         return (
-            f"{head}: {what} has no subjectAltName, and qlocks' TLS library (urllib3 2) refuses such certificates "
-            f"whatever CA bundle is set. {pin_hint[0].upper()}{pin_hint[1:]}, or give the cluster a certificate "
-            "with a subjectAltName"
+            f"{head}: its certificate has no subjectAltName, which qlocks' TLS library (urllib3 2) refuses whatever "
+            f"CA bundle is set. Pin it: {pin}, or give the cluster a certificate with a subjectAltName. {seen}"
         )
     if leaf.parsed and not leaf.matches_host(host):
-        return f"{head}: {what} is not for {host!r}: set QUMULO_HOST to one of its names, or {pin_hint}"
-    trust = (
-        f"is not signed by a CA in QUMULO_CA_BUNDLE ({ca_bundle})"
-        if ca_bundle
-        else "is not signed by a CA qlocks trusts"
-    )
+        return (
+            f"{head}: its certificate is not for {host!r}. Set QUMULO_HOST to one of its names, or pin it: {pin}. "
+            f"{seen}"
+        )
+    trust = f"a CA in QUMULO_CA_BUNDLE ({ca_bundle})" if ca_bundle else "a CA qlocks trusts"
     return (
-        f"{head}: {what} {trust} ({_short(reason)}). Save the chain the cluster presents with `qlocks trust-cluster "
-        f"FILE` and set QUMULO_CA_BUNDLE=FILE, or {pin_hint}"
+        f"{head}: its certificate is not signed by {trust} ({_short(reason)}). Save the chain the cluster presents "
+        f"with `qlocks trust-cluster FILE` and set QUMULO_CA_BUNDLE=FILE, or pin it: {pin}. {seen}"
     )
 
 

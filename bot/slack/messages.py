@@ -50,7 +50,8 @@ def search_error(exc: Exception, *, cluster: str) -> str:
     if isinstance(exc, QumuloTLSError):
         return (
             f"Can't talk to the cluster {name} securely: {detail}\n"
-            "An operator should check `QUMULO_CA_BUNDLE` (or the cluster's certificate); `qlocks doctor` tests it."
+            "An operator should run `qlocks doctor`: it shows the certificate the cluster presents and the safe fix "
+            "(`QUMULO_CA_BUNDLE` via `qlocks trust-cluster`, or `QUMULO_TLS_FINGERPRINT`)."
         )
     if isinstance(exc, QumuloTimeout):
         return f"The cluster {name} did not answer in time: {detail}\nTry again in a minute, or narrow the search."

@@ -141,6 +141,23 @@ def test_exact_path_search_without_fs_attributes_read(make_harness: Any, sim: An
             assert "exact-path searches" in reply["text"]
 
 
+def test_untrusted_certificate_reply_names_the_safe_fixes_with_the_whole_fingerprint(
+    make_harness: Any,
+) -> None:
+    from qlocks_tools.simulator import start_simulator
+
+    from bot.qumulo.tls import colon_hex
+
+    with start_simulator(port=0, handles=5, tls=True) as tls_sim:
+        h: Harness = make_harness(cluster=tls_sim, qumulo={"ca_bundle": None})
+        _, name = h.command("search budget")
+        (reply,) = h.posted(name)
+        pin = colon_hex(tls_sim.cert_fingerprint)
+    assert reply["response_type"] == "ephemeral" and "securely" in reply["text"]
+    assert f"QUMULO_TLS_FINGERPRINT={pin}" in reply["text"] and "qlocks trust-cluster" in reply["text"]
+    assert "QUMULO_VERIFY_TLS" not in reply["text"]
+
+
 def test_cluster_unreachable(make_harness: Any, refused_port: int) -> None:
     h: Harness = make_harness(qumulo={"port": refused_port, "timeout_s": 2.0})
     _, name = h.command("search budget")
