@@ -129,7 +129,8 @@ def test_gone_between_recheck_and_close(sim: Any) -> None:
 def test_missing_write_privilege_propagates(sim: Any) -> None:
     a, _, _ = _setup(sim)
     token = sim.mint_token(
-        "reader", ["SMB_FILE_HANDLE_READ", "FS_LOCK_READ", "SMB_SESSION_READ", "SMB_SHARE_READ"]
+        "reader",
+        ["SMB_FILE_HANDLE_READ", "FS_LOCK_READ", "FS_ATTRIBUTES_READ", "SMB_SESSION_READ", "SMB_SHARE_READ"],
     )
     client, svc = service_for(sim, token=token)
     with client, svc:
