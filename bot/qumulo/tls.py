@@ -195,8 +195,8 @@ def explain_failure(
         )
     if leaf is None:
         return (
-            f"{head} ({_short(reason)}): set QUMULO_CA_BUNDLE to the cluster's CA certificate (`qlocks trust-cluster "
-            "FILE` saves what the cluster presents) or pin it with QUMULO_TLS_FINGERPRINT (`qlocks doctor` shows it)"
+            f"{head} ({_short(reason)}): set QUMULO_CA_BUNDLE to the cluster's CA certificate (qlocks trust-cluster "
+            "FILE saves what the cluster presents) or pin it with QUMULO_TLS_FINGERPRINT (qlocks doctor shows it)"
         )
     # The way on comes before the certificate's description, which can be long (names, subject) and is what a
     # clipped message (Slack shows 600 characters) may lose.
@@ -215,7 +215,7 @@ def explain_failure(
     trust = f"a CA in QUMULO_CA_BUNDLE ({ca_bundle})" if ca_bundle else "a CA qlocks trusts"
     return (
         f"{head}: its certificate is not signed by {trust} ({_short(reason)}). Save the chain the cluster presents "
-        f"with `qlocks trust-cluster FILE` and set QUMULO_CA_BUNDLE=FILE, or pin it: {pin}. {seen}"
+        f'with "qlocks trust-cluster FILE" and set QUMULO_CA_BUNDLE=FILE, or pin it: {pin}. {seen}'
     )
 
 
