@@ -14,7 +14,7 @@ from bot.slack.blocks import CLOSE_ACTION, MAX_RESULTS, PAGE_NEXT_ACTION, PAGE_P
 from bot.slack.deps import ProgressPolicy
 from bot.slack.refs import decode_ref
 from tests.slack.blockcheck import assert_valid_blocks
-from tests.slack.conftest import ELSEWHERE, OPS, SECRET, USER, Harness, bolt_request
+from tests.slack.conftest import CLUSTER, ELSEWHERE, OPS, SECRET, USER, Harness, bolt_request
 
 
 def ack_text(resp: Any) -> str:
@@ -38,8 +38,8 @@ def test_search_answers_in_channel_with_one_section_per_file(harness: Harness) -
     b = h.sim.state.add_handle("/Finance/zz-report.xlsx", user="erin", client_ip="10.0.0.8", write=False)
     c = h.sim.state.add_handle("/Finance/zz-other.docx", user="dana", client_ip="10.0.0.7")
     resp, name = h.command("search zz-")
-    assert "Searching" in ack_text(resp)
-    (answer,) = h.posted(name)
+    assert resp.status == 200 and ack_text(resp) == ""  # no "Searching…" left behind once the answer is there
+    (answer,) = h.posted(name)  # and nothing else: the answer is the only message
     assert answer["response_type"] == "in_channel"
     blocks = answer["blocks"]
     assert_valid_blocks(blocks)
@@ -171,10 +171,10 @@ def test_long_scan_reports_progress_within_response_url_budget(make_harness: Any
         )
         _, name = h.command("search xlsx")
     posts = h.posted(name)
-    scanning = [p for p in posts if p["text"].startswith("⏳ Scanning…")]
+    scanning = [p for p in posts if p["text"].startswith("⏳ Searching")]
     assert [p["text"] for p in scanning] == [
-        "⏳ Scanning… 1,000 handles so far",
-        "⏳ Scanning… 2,000 handles so far",
+        f"⏳ Searching *{CLUSTER}* for `xlsx`: {n} handles scanned so far. The answer will be posted here."
+        for n in ("1,000", "2,000")
     ]
     assert all(p["response_type"] == "ephemeral" for p in scanning)
     assert posts[-1] not in scanning  # the answer (or "too broad") comes last
