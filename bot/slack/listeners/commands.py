@@ -43,7 +43,9 @@ class ProgressReporter:
 
     def __init__(self, respond: Respond, deps: Deps, query: Query | None = None) -> None:
         self._respond = respond
-        self._what = f" *{escape_clip(deps.cluster, 100)}*" + (f" for {code(query.text, 300)}" if query else "")
+        self._what = f" *{escape_clip(deps.cluster, 100)}*" + (
+            f" for {code(query.text, 300)}" if query else ""
+        )
         self._now = deps.monotonic
         self._policy: ProgressPolicy = deps.progress
         self._started = self._now()
@@ -72,6 +74,18 @@ class ProgressReporter:
         )
 
 
+def looks_like_a_query(text: str) -> bool:
+    """True for what can only be a search: a path (``.``, ``/``, ``\\``), a URL or ``ip:``/``host:``/``user:``.
+
+    A plain word (``/qlocks close``, ``/qlocks recent``) is more likely a command we do not have; that one gets
+    "did you mean" instead of a search for the word.
+    """
+    plain = command_text(text).strip().strip("\"'`")
+    if plain.lower().startswith(("ip:", "host:", "user:", "smb://", "cifs://")):
+        return True
+    return any(c in plain for c in "./\\") and len(plain) >= 2
+
+
 def on_command(deps: Deps, *, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
     text = str(command.get("text") or "").strip()
     sub, _, rest = text.partition(" ")
@@ -79,8 +93,13 @@ def on_command(deps: Deps, *, ack: Ack, command: dict[str, Any], respond: Respon
     if sub in ("", "help", "-h", "--help", "usage"):
         ack(text=messages.usage(deps.cluster), response_type="ephemeral")
         return
-    if sub != "search":
-        ack(text=messages.unknown_subcommand(sub, deps.cluster), response_type="ephemeral")
+    if sub == "search":
+        pass
+    elif looks_like_a_query(text):  # "/qlocks budget.xlsx": the user forgot "search"; do what they meant
+        rest = text
+    else:
+        plain = command_text(text)
+        ack(text=messages.unknown_subcommand(plain.partition(" ")[0], plain), response_type="ephemeral")
         return
     decision = deps.authz.may_use(command.get("channel_id"))
     if not decision.allowed:
@@ -108,4 +127,6 @@ def answer_search(deps: Deps, query: Query, *, user: str | None, respond: Respon
         reply(respond, text=messages.too_broad(result, MAX_RESULTS), response_type="ephemeral")
         return
     message = search_message(result, searcher=user, offset=0, now=deps.clock())
-    reply(respond, text=message.text, blocks=message.blocks, response_type="in_channel")
+    # A path that does not exist is the searcher's typo, not news for the channel: only they see it.
+    where = "ephemeral" if result.no_such_file else "in_channel"
+    reply(respond, text=message.text, blocks=message.blocks, response_type=where)
