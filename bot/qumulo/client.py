@@ -13,6 +13,8 @@ Paged listings follow ``paging.py``; HTTP statuses become exceptions in ``mappin
 from __future__ import annotations
 
 import logging
+import socket
+import ssl
 import threading
 import urllib.parse
 import warnings
@@ -232,6 +234,12 @@ class QumuloClient:
                     f"{self.config.timeout_s:g} s (QUMULO_TIMEOUT_S), even after a retry",
                     endpoint=endpoint,
                 ) from exc
+            if _speaks_tls_instead(self.config):
+                raise QumuloConnectionError(
+                    f"The cluster at {self.config.base_url} speaks HTTPS on that port, not plain HTTP: "
+                    "drop http:// from QUMULO_HOST (https is the default)",
+                    endpoint=endpoint,
+                ) from exc
             raise QumuloConnectionError(
                 f"Cannot reach the cluster at {self.config.base_url} ({_reason(exc)}): "
                 "check QUMULO_HOST / QUMULO_PORT and that the cluster is up",
@@ -354,6 +362,27 @@ def _timed_out(exc: requests.exceptions.ConnectionError) -> bool:
     if isinstance(reason, urllib3.exceptions.NewConnectionError):  # a subclass of ConnectTimeoutError
         return False
     return isinstance(reason, urllib3.exceptions.TimeoutError)
+
+
+def _speaks_tls_instead(config: QumuloConfig) -> bool:
+    """After an ``http://`` request failed: does that port complete a TLS handshake? (A TLS server drops or
+    rejects plain HTTP, which otherwise reads as "remotedisconnected".) Only a handshake, never a request: nothing
+    is sent, so the certificate needs no checking for this question."""
+    if config.scheme != "http":
+        return False
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = (
+        ssl.CERT_NONE
+    )  # the question is "is this TLS?", not "is it trusted?"; no data is sent
+    try:
+        with (
+            socket.create_connection((config.host, config.port), timeout=min(config.timeout_s, 3.0)) as sock,
+            context.wrap_socket(sock, server_hostname=config.host),
+        ):
+            return True
+    except (OSError, ValueError):  # ssl.SSLError is an OSError
+        return False
 
 
 def _reason(exc: Exception) -> str:

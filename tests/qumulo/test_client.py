@@ -260,6 +260,23 @@ def test_verify_off_warns_once_in_our_words_not_per_request(
     assert not [w for w in seen if issubclass(w.category, InsecureRequestWarning)]
 
 
+def test_http_against_the_https_port_says_so(refused_port: int) -> None:
+    """``QUMULO_HOST=http://…`` against a TLS cluster: "speaks HTTPS on that port", not "(remotedisconnected)"."""
+    from qlocks_tools.simulator import start_simulator
+
+    with start_simulator(port=0, handles=5, seed=3, tls=True) as s:
+        with QumuloClient(config_for(s, scheme="http")) as c, pytest.raises(QumuloConnectionError) as exc:
+            c.who_am_i()
+        assert "speaks HTTPS on that port" in str(exc.value) and "http://" in str(exc.value)
+    # a port with nothing behind it is not "HTTPS": the plain reason stays
+    with (
+        QumuloClient(config_for(s, scheme="http", port=refused_port)) as c,
+        pytest.raises(QumuloConnectionError) as exc,
+    ):
+        c.who_am_i()
+    assert "HTTPS" not in str(exc.value) and "connection refused" in str(exc.value)
+
+
 def test_requests_ca_bundle_env_does_not_override_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     from qlocks_tools.simulator import start_simulator
 
