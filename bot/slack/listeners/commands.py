@@ -43,7 +43,9 @@ class ProgressReporter:
 
     def __init__(self, respond: Respond, deps: Deps, query: Query | None = None) -> None:
         self._respond = respond
-        self._what = f" *{escape_clip(deps.cluster, 100)}*" + (f" for {code(query.text, 300)}" if query else "")
+        self._what = f" *{escape_clip(deps.cluster, 100)}*" + (
+            f" for {code(query.text, 300)}" if query else ""
+        )
         self._now = deps.monotonic
         self._policy: ProgressPolicy = deps.progress
         self._started = self._now()
