@@ -18,11 +18,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.locks.query import parse_query
+from bot.locks.service import LockService
 from bot.qumulo.client import QumuloClient
 from bot.qumulo.errors import QumuloNotFound, QumuloProtocolError
 from bot.qumulo.paging import follow_link, iter_pages
 from tests.conftest import config_for
-from bot.locks.service import LockService
 from tests.locks.conftest import FakeClock
 
 

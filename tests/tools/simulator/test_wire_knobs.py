@@ -46,7 +46,7 @@ def test_api_prefix_and_which_next_links_echo_it(sim: Simulator, rw: Api, echo: 
     assert rw.ok("GET", "/api/v1/session/who-am-i")["name"]
     locks_echo = echo in ("locks", "all")
     files_echo = echo == "all"
-    for first, key, echoes in (
+    for first, _key, echoes in (
         ("/api/v1/files/locks/smb/share-mode/?limit=7", "grants", locks_echo),
         ("/api/v1/files/locks/smb/byte-range/?limit=3", "grants", locks_echo),
         ("/api/v1/smb/files/?limit=7", "file_handles", files_echo),
@@ -142,7 +142,9 @@ def test_cli_api_prefix_prints_a_base_url_the_bot_accepts(capsys: pytest.Capture
     args = parser.parse_args(["--port", "0", "--handles", "3", "--api-prefix", "/api"])
     assert cli.run(args, stop=stop, out=out) == 0
     env = dict(
-        line.split("=", 1) for line in out.getvalue().splitlines() if line.startswith("QUMULO_") and "=" in line
+        line.split("=", 1)
+        for line in out.getvalue().splitlines()
+        if line.startswith("QUMULO_") and "=" in line
     )
     cfg = QumuloConfig.from_env(env)
     assert cfg.base_path == "/api" and cfg.base_url.startswith("http://127.0.0.1:")
