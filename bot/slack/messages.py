@@ -136,6 +136,8 @@ def close_refused(outcome: CloseOutcome) -> str:
             f"Not closed: the handle on {path} is no longer the one in this list{why}. "
             "Search again to see who holds it now."
         )
+    if outcome.status is CloseStatus.STILL_OPEN:
+        return f"The handle on {path} is still open: {detail}\nNothing was retried; you may try again."
     return f"Closing the handle on {path} failed: {detail}\nNothing was retried; search again before another try."
 
 

@@ -90,11 +90,13 @@ def start_simulator(
     username: str = DEFAULT_USERNAME,
     password: str = DEFAULT_PASSWORD,
     cert_dir: Path | None = None,
+    api_prefix: str | None = None,
 ) -> Simulator:
     """Generate a cluster with ``handles`` open handles and serve it on ``host:port`` (0 = any free port).
 
     With ``tls`` it serves HTTPS with a fresh self-signed certificate written to ``cert_dir`` (default: a
-    temporary directory removed on ``stop()``); ``Simulator.cafile`` is the PEM to trust.
+    temporary directory removed on ``stop()``); ``Simulator.cafile`` is the PEM to trust. With ``api_prefix``
+    (``/api``) the API is served under that prefix only, as on a cluster's web UI port 443.
     """
     if handles < 0:
         raise ValueError("handles must be >= 0")
@@ -104,6 +106,9 @@ def start_simulator(
     populate(state, handles, seed=seed)
     state.latency_s = max(0.0, latency_ms / 1000.0)
     state.page_size = page_size
+    if api_prefix is not None and (not api_prefix.startswith("/") or api_prefix.endswith("/")):
+        raise ValueError("api_prefix must start with / and not end with / (e.g. /api)")
+    state.api_prefix = api_prefix or None
     ctx = None
     cafile = tmpdir = None
     if tls:
