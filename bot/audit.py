@@ -18,7 +18,7 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-RESULTS = ("closed", "gone", "changed", "failed", "denied", "duplicate", "invalid", "error")
+RESULTS = ("closed", "gone", "changed", "still_open", "failed", "denied", "duplicate", "invalid", "error")
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -118,10 +119,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run_bot(os.environ)
 
 
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    for action in parser._actions:  # argparse has no public accessor for its subcommands
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    return set()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from bot.qumulo.errors import QumuloError
 
     parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    first = next((w for w in words if not w.startswith("-")), None)
+    if first is not None and first not in _commands(parser):  # "qlocks budget.xlsx": forgot "search"
+        shown = " ".join(shlex.quote(w) for w in words[words.index(first) :])
+        print(
+            f"qlocks: unknown command {first!r}. To find who has a file open: qlocks search {shown}",
+            file=sys.stderr,
+        )
+        print("        qlocks --help lists the commands.", file=sys.stderr)
+        return 2
     args, extra = parser.parse_known_args(argv)
     if getattr(args, "func", None) is _cmd_tool:
         args.tool_args = extra

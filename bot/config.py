@@ -6,6 +6,7 @@ Secrets are ``repr=False`` so a logged config never shows them.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from collections.abc import Mapping
@@ -166,7 +167,11 @@ def _slack_token(env: Mapping[str, str], name: str, prefix: str, what: str) -> s
 
 @dataclass(frozen=True, slots=True)
 class QumuloConfig:
-    """How to reach and authenticate to the cluster."""
+    """How to reach and authenticate to the cluster.
+
+    ``base_path`` is the path the REST API is served under: empty on the REST port (8000, ``/v1/...``), ``/api``
+    on the web UI port (443, ``/api/v1/...``).
+    """
 
     host: str
     port: int = 8000
@@ -178,11 +183,18 @@ class QumuloConfig:
     ca_bundle: str | None = None
     timeout_s: float = 10.0
     tls_fingerprint: str | None = None  # 64 lower-case hex digits: the pinned certificate, chain not checked
+    base_path: str = ""
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host:port``, without the API's base path."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
 
     @property
     def base_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.scheme}://{host}:{self.port}"
+        """What every API path (``/v1/...``) is appended to: the origin plus the base path."""
+        return self.origin + self.base_path
 
     @property
     def verify(self) -> bool | str:
@@ -194,15 +206,26 @@ class QumuloConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> QumuloConfig:
-        host = _get(env, "QUMULO_HOST")
-        if host is None:
-            raise ConfigError("QUMULO_HOST is not set: the cluster's address, e.g. qumulo.example.com")
-        scheme, host, host_port = _split_host(host)
+        raw_host = _get(env, "QUMULO_HOST")
+        if raw_host is None:
+            raise ConfigError(
+                "QUMULO_HOST is not set: the cluster's address, e.g. qumulo.example.com or https://qumulo.example.com/api"
+            )
+        where = _split_host(raw_host)
+        host = where.host
         if not host or "/" in host or " " in host:
             raise ConfigError(f"QUMULO_HOST must be a host name or IP address, got {host!r}")
-        port = _int(env, "QUMULO_PORT", host_port or 8000, minimum=1, maximum=65535)
-        if host_port is not None and _get(env, "QUMULO_PORT") is not None and port != host_port:
-            raise ConfigError(f"QUMULO_HOST names port {host_port} but QUMULO_PORT is {port}: set only one")
+        if where.scheme == "http" and not _loopback(host):
+            raise ConfigError(
+                f"QUMULO_HOST: plain http:// to {host} would send the cluster's token unencrypted; use https:// "
+                "(http:// is accepted only for a simulator on this machine: localhost, 127.0.0.1, ::1)"
+            )
+        default_port = where.port or (443 if where.path is not None else 8000)
+        port = _int(env, "QUMULO_PORT", default_port, minimum=1, maximum=65535)
+        if where.port is not None and _get(env, "QUMULO_PORT") is not None and port != where.port:
+            raise ConfigError(f"QUMULO_HOST names port {where.port} but QUMULO_PORT is {port}: set only one")
+        # The web UI port serves the API under /api (Qumulo's own tools and third-party ones reach it there).
+        base_path = where.path if where.path is not None else ("/api" if port == 443 else "")
         token = _get(env, "QUMULO_ACCESS_TOKEN")
         username = _get(env, "QUMULO_USERNAME")
         password = _get(env, "QUMULO_PASSWORD")
@@ -219,7 +242,7 @@ class QumuloConfig:
         verify_tls = _bool(env, "QUMULO_VERIFY_TLS", True)
         pin = _fingerprint(env)
         if pin is not None:
-            if scheme == "http":
+            if where.scheme == "http":
                 raise ConfigError(
                     "QUMULO_TLS_FINGERPRINT pins an HTTPS certificate, but QUMULO_HOST says http://"
                 )
@@ -236,7 +259,7 @@ class QumuloConfig:
         return cls(
             host=host,
             port=port,
-            scheme=scheme,
+            scheme=where.scheme,
             access_token=token,
             username=username,
             password=password,
@@ -244,6 +267,7 @@ class QumuloConfig:
             ca_bundle=ca_bundle,
             timeout_s=_number(env, "QUMULO_TIMEOUT_S", 10.0, minimum=0.1, maximum=600),
             tls_fingerprint=pin,
+            base_path=base_path,
         )
 
 
@@ -306,26 +330,64 @@ class QlocksConfig:
         )
 
 
-def _split_host(raw: str) -> tuple[str, str, int | None]:
-    """``https://h:8000/`` / ``h:8000`` / ``h`` / ``::1`` / ``[::1]:8000`` -> (scheme, host, port or None)."""
+@dataclass(frozen=True, slots=True)
+class _Where:
+    scheme: str
+    host: str
+    port: int | None  # None: not written
+    path: str | None  # the API's base path as written ("" for none, "/api"); None: no path written
+
+
+# A base path: segments of URL-safe characters, e.g. /api or /qumulo/api (no query, no fragment, no dot segments).
+_BASE_PATH = re.compile(r"(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+")
+
+
+def _split_host(raw: str) -> _Where:
+    """``https://h:8000/`` / ``https://h/api`` / ``h:8000`` / ``h`` / ``::1`` / ``[::1]:8000`` -> its parts."""
     scheme = "https"
+    path: str | None = None
     if "://" in raw:
         scheme, _, raw = raw.partition("://")
         scheme = scheme.lower()
         if scheme not in ("http", "https"):
-            raise ConfigError(f"QUMULO_HOST: unsupported scheme {scheme!r} (use https:// or http://)")
-        raw = raw.rstrip("/")
+            raise ConfigError(f"QUMULO_HOST: unsupported scheme {scheme!r} (use https://)")
+        raw, slash, rest = raw.partition("/")
+        if slash and rest.strip("/"):
+            path = _base_path("/" + rest)
     port: str | None = None
     if raw.startswith("["):  # [v6]:port
-        host, _, rest = raw[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else None
+        host, _, after = raw[1:].partition("]")
+        port = after[1:] if after.startswith(":") else None
     elif raw.count(":") == 1:
         host, _, port = raw.partition(":")
     else:
         host = raw
     if port is not None and not port.isdigit():
         raise ConfigError(f"QUMULO_HOST: bad port in {raw!r}")
-    return scheme, host, int(port) if port else None
+    return _Where(scheme, host, int(port) if port else None, path)
+
+
+def _base_path(path: str) -> str:
+    """``/api``, ``/api/`` and ``/api/v1`` -> ``/api``: the prefix in front of the API's ``/v1/...`` paths."""
+    clean = path.rstrip("/")
+    if clean.endswith("/v1"):
+        clean = clean[: -len("/v1")]
+    if not clean:
+        return ""
+    if not _BASE_PATH.fullmatch(clean):
+        raise ConfigError(
+            f"QUMULO_HOST: {path!r} is not a base path for the API (expected e.g. https://qumulo.example.com/api)"
+        )
+    return clean
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _host_name(host: str | None) -> str | None:
@@ -333,6 +395,6 @@ def _host_name(host: str | None) -> str | None:
     if host is None:
         return None
     try:
-        return _split_host(host)[1]
+        return _split_host(host).host
     except ConfigError:
         return host

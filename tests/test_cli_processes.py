@@ -90,6 +90,16 @@ def test_search_reports_a_config_error_in_one_line(tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_path_without_search_is_answered_with_the_command_to_run(tmp_path: Path) -> None:
+    """``qlocks "budget 22.xlsx"`` (forgot ``search``): not argparse's "invalid choice" list, the command meant."""
+    result = _qlocks(["budget 22.xlsx"], {}, tmp_path)
+    assert result.returncode == 2
+    assert "To find who has a file open: qlocks search 'budget 22.xlsx'" in result.stderr
+    assert "invalid choice" not in result.stderr
+    ok = _qlocks(["-v", "search", "--help"], {}, tmp_path)  # a real command after an option still parses
+    assert ok.returncode == 0 and "usage: qlocks search" in ok.stdout
+
+
 def test_doctor_reads_dot_env_from_the_working_directory(sim: Any, tmp_path: Path) -> None:
     """``./.env`` of wherever qlocks runs (not of the package's folder) is read, and doctor says which file."""
     (tmp_path / ".env").write_text(

@@ -52,7 +52,8 @@ def test_no_matches_and_no_such_file(sim_ro: Any) -> None:
     code, text, _ = run("zzz-nothing-like-this", env_for(sim_ro), as_json=False)
     assert code == 0 and "No open handle" in text and "Try a shorter part" in text
     code, text, _ = run("\\\\lab\\Finance\\missing.xlsx", env_for(sim_ro), as_json=False)
-    assert code == 0 and "No such file" in text and "/finance/missing.xlsx" in text
+    assert code == 0 and "does not exist" in text and "/finance/missing.xlsx" in text
+    assert '"missing.xlsx"' in text  # what to try instead
     code, raw, _ = run("/finance/missing.xlsx", env_for(sim_ro), as_json=True)
     assert json.loads(raw)["no_such_file"] is True
 

@@ -96,7 +96,8 @@ class CloseStatus(StrEnum):
     CLOSED = "closed"
     GONE = "gone"  # the handle no longer exists (already closed, client went away)
     CHANGED = "changed"  # a handle with that location exists but is not the same (path/owner differ)
-    FAILED = "failed"  # the cluster refused or errored; message says why
+    STILL_OPEN = "still_open"  # the close did not take: a listing after it still shows the handle
+    FAILED = "failed"  # the cluster refused or errored and whether the handle is open is unknown
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,7 +164,7 @@ def parse_query(text: str) -> Query:
     fragment = fragment.replace("\\", "/")
     if len(fragment.strip("/")) < MIN_FRAGMENT:
         raise QueryError(
-            f"{quoted(raw)} is too short to search for: give at least {MIN_FRAGMENT} characters of the path, "
+            f"{quoted(raw)} is too short: give at least {MIN_FRAGMENT} characters of the path, "
             f"or one of {example_list()}."
         )
     return Query(kind=QueryKind.FRAGMENT, value=fragment, text=shown)

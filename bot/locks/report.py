@@ -39,9 +39,10 @@ def no_match_hint(result: SearchResult) -> str:
         where = (
             f" ({result.resolved_path})" if result.resolved_path and result.resolved_path != q.value else ""
         )
+        name = q.value.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or q.value
         return (
-            f"No such file on {result.cluster}: {q.value}{where}. Check the spelling (paths are case-sensitive), "
-            'or search for part of the name, e.g. "budget.xlsx".'
+            f"{q.value}{where} does not exist on {result.cluster}. Paths are case-sensitive: check the spelling, "
+            f"or search for part of the name, e.g. {quoted(name)}."
         )
     scanned = f" among {result.scanned_handles:,} open handles" if result.scanned_handles else ""
     if q.kind is QueryKind.PATH:

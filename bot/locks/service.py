@@ -34,6 +34,7 @@ from bot.locks.models import (
 from bot.locks.searches import Progress
 from bot.qumulo.client import QumuloClient
 from bot.qumulo.errors import QumuloAuthError, QumuloError, QumuloNotFound, QumuloPermissionError
+from bot.qumulo.models import CloseReply
 
 logger = logging.getLogger(__name__)
 
@@ -154,39 +155,51 @@ class LockService:
         return closing.compare(ref, handle, path, row) or row or closing.gone(ref)
 
     def close(self, ref: HandleRef) -> CloseOutcome:
-        """Re-validate, then close exactly ``ref.location`` (one request, never retried); invalidates caches."""
+        """Re-validate, then close exactly ``ref.location`` (one request, never retried); invalidates caches.
+
+        Unless the cluster answers with exactly one result without an error, the outcome comes from a fresh
+        listing of that file's handles (``closing.settle``): closed, still open, or (that listing failing too)
+        failed."""
         checked = self.recheck(ref)
         if isinstance(checked, CloseOutcome):
             logger.info("close refused for %s on %s: %s", ref.location, ref.path, checked.status.value)
             return checked
+        outcome: CloseOutcome | None = None
+        reply: CloseReply | None = None
+        what = ""
         try:
-            results = self.client.close_file_handles([ref.location])
+            reply = self.client.close_file_handles([ref.location])
         except QumuloNotFound as exc:
-            outcome = (
-                closing.gone(ref)
-                if exc.object_missing or closing.says_not_found(exc.description or "")
-                else closing.failed(
-                    ref,
-                    f"The close request got a 404 ({exc}); the handle may or may not be closed: search again.",
-                    checked,
-                )
-            )
+            if exc.object_missing or closing.says_not_found(exc.description or ""):
+                outcome = closing.gone(ref)
+            else:
+                what = f"the close request got a 404 ({exc})"
         except (QumuloAuthError, QumuloPermissionError):
             raise
         except QumuloError as exc:
-            outcome = closing.failed(
-                ref,
-                f"The close request failed ({exc}); the handle may or may not be closed: search again to check.",
-                checked,
-            )
+            what = f"the close request failed ({exc})"
         else:
-            outcome = closing.interpret(ref, results, checked)
+            outcome = closing.interpret(ref, reply, checked)
+            what = f"the cluster answered the close with {reply.describe()}"
         finally:
             self.invalidate()
+        if outcome is None:
+            outcome = self._settle(ref, what, reply, checked)
         logger.info("close %s on %s (%s): %s", ref.location, ref.path, checked.holder, outcome.status.value)
         if outcome.status is CloseStatus.GONE and outcome.row is None:
             outcome = dataclasses.replace(outcome, row=checked)
         return outcome
+
+    def _settle(self, ref: HandleRef, what: str, reply: CloseReply | None, checked: LockRow) -> CloseOutcome:
+        """The close's answer proved nothing: ask the cluster (that file's handles, narrow) whether it is open."""
+        try:
+            handles = self.client.list_file_handles(file_number=ref.file_number, resolve_paths=False)
+        except QumuloError as exc:
+            logger.warning(
+                "close %s: re-listing file %s to check failed: %s", ref.location, ref.file_number, exc
+            )
+            return closing.unconfirmed(ref, what, str(exc), checked)
+        return closing.settle(ref, what, handles, checked, reply)
 
 
 __all__ = ["LockService", "Progress"]

@@ -15,6 +15,8 @@ Paged listings follow ``paging.py``; HTTP statuses become exceptions in ``mappin
 from __future__ import annotations
 
 import logging
+import socket
+import ssl
 import threading
 import urllib.parse
 import warnings
@@ -40,7 +42,7 @@ from bot.qumulo.errors import (
 )
 from bot.qumulo.mapping import endpoint_name, error_from_response
 from bot.qumulo.models import (
-    CloseResult,
+    CloseReply,
     FileAttributes,
     FileHandle,
     Identity,
@@ -252,6 +254,12 @@ class QumuloClient:
                     f"{self.config.timeout_s:g} s (QUMULO_TIMEOUT_S), even after a retry",
                     endpoint=endpoint,
                 ) from exc
+            if _speaks_tls_instead(self.config):
+                raise QumuloConnectionError(
+                    f"The cluster at {self.config.base_url} speaks HTTPS on that port, not plain HTTP: "
+                    "drop http:// from QUMULO_HOST (https is the default)",
+                    endpoint=endpoint,
+                ) from exc
             raise QumuloConnectionError(
                 f"Cannot reach the cluster at {self.config.base_url} ({_reason(exc)}): "
                 "check QUMULO_HOST / QUMULO_PORT and that the cluster is up",
@@ -301,7 +309,9 @@ class QumuloClient:
         self, *, file_number: str | None = None, resolve_paths: bool = True, limit: int = 1000
     ) -> Iterator[list[FileHandle]]:
         path = with_query("/v1/smb/files/", file_number=file_number, resolve_paths=resolve_paths, limit=limit)
-        return iter_pages(self._get, path, "file_handles", FileHandle.from_json)
+        return iter_pages(
+            self._get, path, "file_handles", FileHandle.from_json, base_path=self.config.base_path
+        )
 
     def list_file_handles(
         self, *, file_number: str | None = None, resolve_paths: bool = True, limit: int = 1000
@@ -310,33 +320,27 @@ class QumuloClient:
             self.iter_file_handles(file_number=file_number, resolve_paths=resolve_paths, limit=limit)
         )
 
-    def close_file_handles(self, locations: Sequence[str]) -> list[CloseResult]:
-        """Close exactly these handles (never retried). One result per location, in order."""
+    def close_file_handles(self, locations: Sequence[str]) -> CloseReply:
+        """Close exactly these handles (never retried). The reply as it came: ``CloseReply``."""
         if not locations:
-            return []
+            return CloseReply()
         body = [{"handle_info": {"location": loc}} for loc in locations]
         data = self.request("POST", "/v1/smb/files/close", json_body=body)
-        if data is None:  # an empty 200 is treated as success for every item
-            return [CloseResult(loc) for loc in locations]
-        if not isinstance(data, list) or len(data) != len(locations):
-            raise QumuloProtocolError(
-                "Close response does not hold one result per handle", endpoint="/v1/smb/files/close"
-            )
-        results = []
-        for loc, item in zip(locations, data, strict=True):
-            msg = item.get("error_message") if isinstance(item, dict) else None
-            results.append(CloseResult(loc, str(msg or "")))
-        return results
+        return CloseReply.from_json(data)  # an empty body (None) is not a list of results: not well formed
 
     def iter_share_mode_grants(
         self, *, owner_address: str | None = None, limit: int = 1000
     ) -> Iterator[list[ShareModeGrant]]:
         path = with_query("/v1/files/locks/smb/share-mode/", owner_address=owner_address, limit=limit)
-        return iter_pages(self._get, path, "grants", ShareModeGrant.from_json, full_page=limit)
+        return iter_pages(
+            self._get, path, "grants", ShareModeGrant.from_json, base_path=self.config.base_path
+        )
 
     def list_file_share_mode_grants(self, ref: str, *, limit: int = 1000) -> list[ShareModeGrant]:
         path = with_query(f"/v1/files/{file_ref(ref)}/locks/smb/share-mode/", limit=limit)
-        return flatten(iter_pages(self._get, path, "grants", ShareModeGrant.from_json, full_page=limit))
+        return flatten(
+            iter_pages(self._get, path, "grants", ShareModeGrant.from_json, base_path=self.config.base_path)
+        )
 
     def file_attributes(self, ref: str) -> FileAttributes:
         return FileAttributes.from_json(self._obj("GET", f"/v1/files/{file_ref(ref)}/info/attributes"))
@@ -345,7 +349,9 @@ class QumuloClient:
         self, *, identity: str | None = None, limit: int = 1000
     ) -> Iterator[list[SmbSession]]:
         path = with_query("/v1/smb/sessions/", identity=identity, limit=limit)
-        return iter_pages(self._get, path, "session_infos", SmbSession.from_json)
+        return iter_pages(
+            self._get, path, "session_infos", SmbSession.from_json, base_path=self.config.base_path
+        )
 
     def list_smb_sessions(self, *, identity: str | None = None, limit: int = 1000) -> list[SmbSession]:
         return flatten(self.iter_smb_sessions(identity=identity, limit=limit))
@@ -389,6 +395,27 @@ def _timed_out(exc: requests.exceptions.ConnectionError) -> bool:
     if isinstance(reason, urllib3.exceptions.NewConnectionError):  # a subclass of ConnectTimeoutError
         return False
     return isinstance(reason, urllib3.exceptions.TimeoutError)
+
+
+def _speaks_tls_instead(config: QumuloConfig) -> bool:
+    """After an ``http://`` request failed: does that port complete a TLS handshake? (A TLS server drops or
+    rejects plain HTTP, which otherwise reads as "remotedisconnected".) Only a handshake, never a request: nothing
+    is sent, so the certificate needs no checking for this question."""
+    if config.scheme != "http":
+        return False
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = (
+        ssl.CERT_NONE
+    )  # the question is "is this TLS?", not "is it trusted?"; no data is sent
+    try:
+        with (
+            socket.create_connection((config.host, config.port), timeout=min(config.timeout_s, 3.0)) as sock,
+            context.wrap_socket(sock, server_hostname=config.host),
+        ):
+            return True
+    except (OSError, ValueError):  # ssl.SSLError is an OSError
+        return False
 
 
 def _reason(exc: Exception) -> str:

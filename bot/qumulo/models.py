@@ -176,15 +176,50 @@ class WhoAmI:
 
 
 @dataclass(frozen=True, slots=True)
-class CloseResult:
-    """One entry of the ``/v1/smb/files/close`` response (one per handle sent)."""
+class CloseReply:
+    """What ``POST /v1/smb/files/close`` answered, as it came.
 
-    location: str
-    error_message: str = ""
+    Qumulo's docs promise an array of ``{"error_message": ...}``, not one entry per handle sent, so the entries
+    are not matched to locations here; ``bot.locks.close`` decides what a reply proves (and re-lists when it
+    proves nothing).
+    """
+
+    errors: tuple[str, ...] = ()  # each entry's error_message, in order ("" = none)
+    well_formed: bool = True  # a JSON array of objects whose error_message, when present, is a string
 
     @property
-    def ok(self) -> bool:
-        return not self.error_message
+    def plain_success(self) -> bool:
+        """Exactly one entry, without an error: the one handle sent was closed."""
+        return self.well_formed and self.errors == ("",)
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        """The non-empty error messages."""
+        return tuple(e for e in self.errors if e)
+
+    def describe(self) -> str:
+        """The reply's shape in a few words, for an admin ("an empty list", "2 results", "no JSON array")."""
+        if not self.well_formed:
+            return "a reply that is not a list of results"
+        if not self.errors:
+            return "an empty list"
+        return "1 result" if len(self.errors) == 1 else f"{len(self.errors)} results"
+
+    @classmethod
+    def from_json(cls, data: Any) -> CloseReply:
+        if not isinstance(data, list):
+            return cls((), well_formed=False)
+        errors: list[str] = []
+        well_formed = True
+        for item in data:
+            msg = item.get("error_message") if isinstance(item, dict) else item
+            if msg is None:
+                msg = ""
+            if not isinstance(item, dict) or not isinstance(msg, str):
+                well_formed = False
+                msg = str(msg)[:200]
+            errors.append(msg)
+        return cls(tuple(errors), well_formed=well_formed)
 
 
 # Privileges qlocks needs, and what each is for (doctor and error messages name them).

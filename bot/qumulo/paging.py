@@ -30,18 +30,37 @@ def with_query(path: str, **params: Any) -> str:
     return f"{path}?{urllib.parse.urlencode(clean)}" if clean else path
 
 
+def follow_link(nxt: str, base_path: str = "") -> str:
+    """``paging.next`` as a path to GET under the client's base URL (which already ends in ``base_path``).
+
+    The link is server-relative. Behind the web UI port (base path ``/api``) lock listings echo the prefix
+    (``/api/v1/...``) and file listings do not (``/v1/...``): both name the same page, so the prefix is dropped
+    when present. An absolute URL (another host could get the bearer token) or anything not starting with ``/``
+    is refused.
+    """
+    if not nxt.startswith("/") or nxt.startswith("//"):
+        raise QumuloProtocolError(
+            f"The cluster sent a paging link that is not a path on the cluster ({nxt[:80]!r}); not followed"
+        )
+    for prefix in dict.fromkeys(p for p in (base_path, "/api") if p):
+        if nxt.startswith(prefix + "/"):
+            return nxt[len(prefix) :]
+    return nxt
+
+
 def iter_pages(
-    get: Get, first: str, key: str, parse: Callable[[dict[str, Any]], T], *, full_page: int | None = None
+    get: Get, first: str, key: str, parse: Callable[[dict[str, Any]], T], *, base_path: str = ""
 ) -> Iterator[list[T]]:
-    """Follow ``paging.next`` until null/empty or an empty page.
+    """Follow ``paging.next`` until it is null/empty or a page is empty.
+
+    A page shorter than the ``limit`` asked for is *not* the last one: the cluster may choose a smaller page size
+    (Qumulo's docs say so). The SDK's ``LockIter`` stops on a short lock page, which silently cuts a listing;
+    qlocks follows ``next`` instead, at the cost of one empty page at the end of a lock listing whose ``next``
+    never turns null.
 
     A listing that does not end, a link that comes back (a loop), the same page served again behind a new link, or
     more than MAX_PAGES pages, raises ``QumuloProtocolError``: a partial listing must never read as a complete one
-    (a handle missing from it would read as "not open").
-
-    ``full_page`` (lock listings only): a page with fewer items is the last one. That is the SDK's rule for
-    locks (``LockIter``), whose ``next`` may never be null; it saves the empty page at the end. Handle and
-    session listings follow ``next`` past short pages, as the SDK's ``PagingIterator`` does.
+    (a handle missing from it would read as "not open"). Links are joined by ``follow_link``.
 
     The cursor is opaque, so pages come one after another; but while the caller works on page N, page N+1 is
     already being fetched and decoded on a helper thread (reads only, so an unused prefetch is harmless).
@@ -51,7 +70,7 @@ def iter_pages(
     pages = 0
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qumulo-page") as fetcher:
         pending: Future[tuple[list[T], str | None, tuple[int, str, str]]] | None = fetcher.submit(
-            _page, get, first, key, parse, full_page
+            _page, get, first, key, parse, base_path
         )
         try:
             while pending is not None:
@@ -76,7 +95,7 @@ def iter_pages(
                         )
                     seen.add(nxt)
                     fingerprints.add(fingerprint)
-                    pending = fetcher.submit(_page, get, nxt, key, parse, full_page)
+                    pending = fetcher.submit(_page, get, nxt, key, parse, base_path)
                 yield items
         finally:
             if pending is not None:
@@ -84,7 +103,7 @@ def iter_pages(
 
 
 def _page(
-    get: Get, path: str, key: str, parse: Callable[[dict[str, Any]], T], full_page: int | None
+    get: Get, path: str, key: str, parse: Callable[[dict[str, Any]], T], base_path: str
 ) -> tuple[list[T], str | None, tuple[int, str, str]]:
     """One page, decoded: its items, the next path to GET (None at the end) and a fingerprint of its content."""
     data = get(path)
@@ -104,9 +123,10 @@ def _page(
     fingerprint = (len(raw), repr(raw[0]) if raw else "", repr(raw[-1]) if raw else "")
     if not raw or not isinstance(nxt, str) or not nxt:
         return items, None, fingerprint
-    if full_page is not None and len(raw) < full_page:
-        return items, None, fingerprint
-    return items, (nxt[4:] if nxt.startswith("/api/") else nxt), fingerprint
+    try:
+        return items, follow_link(nxt, base_path), fingerprint
+    except QumuloProtocolError as exc:
+        raise QumuloProtocolError(f"{exc} (in {endpoint_name(path)})", endpoint=path) from None
 
 
 def flatten(pages: Iterator[list[T]]) -> list[T]:
@@ -116,4 +136,4 @@ def flatten(pages: Iterator[list[T]]) -> list[T]:
     return out
 
 
-__all__ = ["MAX_PAGES", "flatten", "iter_pages", "with_query"]
+__all__ = ["MAX_PAGES", "flatten", "follow_link", "iter_pages", "with_query"]

@@ -151,7 +151,9 @@ def _footer(result: SearchResult, *, now: float, first: int, last: int) -> Block
     parts = [
         f"Cluster *{escape_clip(result.cluster, 100)}*",
         f"data from {clock_time(result.as_of, seconds=True)} ({age} old)",
-        f"{result.scanned_handles:,} handle{'s' if result.scanned_handles != 1 else ''} scanned",
+        "exact lookup"
+        if result.exact
+        else f"{result.scanned_handles:,} handle{'s' if result.scanned_handles != 1 else ''} scanned",
     ]
     total = result.total_handles
     if total > ROWS_PER_PAGE:
@@ -245,13 +247,20 @@ def _notes(result: SearchResult) -> list[Block]:
 def _empty_message(result: SearchResult, *, searcher: str | None, now: float) -> Message:
     query = result.query.text
     if result.no_such_file:
-        body = f"No such file on *{escape_clip(result.cluster, 100)}*: {code(query, 2000)}"
+        where = f"{code(query, 1000)}"
+        if result.resolved_path and result.resolved_path != query:
+            where += f" ({code(result.resolved_path, 1000)})"
+        name = result.query.value.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or result.query.value
+        body = (
+            f"{where} does not exist on *{escape_clip(result.cluster, 100)}*. Paths are case-sensitive: check the "
+            f"spelling, or search for part of the name: {code('/qlocks search ' + name, 300)}"
+        )
     else:
         body = (
             f"No open handles match {code(query, 2000)}.\n"
             "Try a shorter fragment of the path or file name, or `user:&lt;login&gt;`, `ip:&lt;address&gt;`, `host:&lt;name&gt;`."
         )
-    text = f"No such file: {query}" if result.no_such_file else f"No open handles for {query}"
+    text = f"No such file or folder: {query}" if result.no_such_file else f"No open handles for {query}"
     return Message(
         text=escape_clip(text, 3000),
         blocks=[

@@ -23,7 +23,7 @@ class ProgressPolicy:
     A response_url takes at most 5 posts; the answer needs one, so progress gets at most ``max_updates`` (≤ 3).
     """
 
-    after_s: float = 3.0  # nothing for searches quicker than this
+    after_s: float = 2.0  # nothing for quicker searches (their ack shows nothing: see listeners.commands)
     every_s: float = 10.0  # then at most one update per interval
     max_updates: int = 2
 

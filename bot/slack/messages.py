@@ -37,8 +37,12 @@ def usage(cluster: str) -> str:
     )
 
 
-def unknown_subcommand(word: str, cluster: str) -> str:
-    return f"I don't know {code(word, 100)}.\n" + usage(cluster)
+def unknown_subcommand(word: str, text: str) -> str:
+    """``/qlocks frobnicate``: name the word, offer the search it may have meant, point at help (not all of it)."""
+    return (
+        f"I don't know the command {code(word, 100)}. To find who has a file open: "
+        f"{code('/qlocks search ' + text, 300)}. `/qlocks help` shows everything qlocks can do."
+    )
 
 
 def search_error(exc: Exception, *, cluster: str) -> str:
@@ -133,6 +137,8 @@ def close_refused(outcome: CloseOutcome) -> str:
             f"Not closed: the handle on {path} is no longer the one in this list{why}. "
             "Search again to see who holds it now."
         )
+    if outcome.status is CloseStatus.STILL_OPEN:
+        return f"The handle on {path} is still open: {detail}\nNothing was retried; you may try again."
     return f"Closing the handle on {path} failed: {detail}\nNothing was retried; search again before another try."
 
 

@@ -173,7 +173,9 @@ def test_a_404_from_something_other_than_the_file_system_is_an_error_not_an_empt
     assert resp.status == 200
     replies = h.posted(name)
     h.sim.state.clear_faults()
-    answered_empty = any(r.get("response_type") == "in_channel" for r in replies)
+    answered_empty = any(
+        r.get("response_type") == "in_channel" or "No such file" in r.get("text", "") for r in replies
+    )
     explained = any(r.get("response_type") == "ephemeral" and "404" in r["text"] for r in replies)
     ok = explained and not answered_empty
     tally.record("cluster faults", ok, word="explained, next request served")
@@ -182,5 +184,6 @@ def test_a_404_from_something_other_than_the_file_system_is_an_error_not_an_empt
 
 
 def test_a_file_that_really_does_not_exist_is_still_no_such_file(fast: Harness) -> None:
-    message = fast.search("/Finance/2026/never-existed.xlsx")
-    assert "No such file" in message["text"]
+    _, name = fast.command("search /Finance/2026/never-existed.xlsx")
+    [message] = fast.posted(name)
+    assert "No such file" in message["text"] and message["response_type"] == "ephemeral"

@@ -7,7 +7,7 @@ strings) is put into every cluster field (path, holder, owner, client IP and hos
 share name and path, cluster name, search notes, error descriptions, close messages, audit records) and into the
 query, then rendered through ``search_message`` (several offsets, one page and three pages), the empty answers,
 ``confirm_close``, ``closed_block``, every ``messages`` text and the ``/qlocks`` listener itself (ack texts,
-"Searching…", progress, the answer). Every output must pass ``check``:
+the ack, progress, the answer). Every output must pass ``check``:
 
 1. no live token: in every text object and the notification ``text``, once qlocks' own mentions of *this* test's IDs
    are removed, no ``<`` or ``>`` at all and every ``&`` starts ``&amp;``/``&lt;``/``&gt;``; no raw bidi, zero-width
@@ -546,6 +546,8 @@ def run_command(check: Checker, s: str, text: str, *, channel: str, mode: int) -
     if len(ack.calls) != 1:
         check.fail("command", f"{len(ack.calls)} acks")
     for call in ack.calls + respond.calls:
+        if call is ack.calls[0] and not call:  # a search's empty ack: nothing shown, nothing to check
+            continue
         check.text("command reply", call.get("text"))
         if "blocks" in call:
             check.blocks("command answer", call["blocks"])
@@ -793,7 +795,8 @@ def test_fuzzed_queries_and_cluster_names_through_the_app(harness: Harness) -> N
     # Everything hostile on the cluster, listed (two pages), paged, and one handle closed.
     check = Checker()
     resp, name = h.command("search zqfz")
-    check.text("ack", json.loads(resp.body).get("text"))
+    if resp.body:  # a search's ack is empty (the answer is the feedback); anything shown is checked
+        check.text("ack", json.loads(resp.body).get("text"))
     answers = [p for p in _posted(h, name) if p.get("response_type") == "in_channel"]
     _check_call_bodies(check, "answer", _posted(h, name))
     judge("search zqfz", check)

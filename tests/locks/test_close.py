@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.locks.close import compare, find_handle, interpret, validate_ref
+from bot.locks.close import compare, find_handle, interpret, settle, unconfirmed, validate_ref
 from bot.locks.models import CloseStatus, HandleRef, LockRow
-from bot.qumulo.models import CloseResult, FileHandle
+from bot.qumulo.models import CloseReply, FileHandle
 
 REF = HandleRef(location="1.234.17", file_number="7340102", owner="8589935593", path="/finance/a.xlsx")
 
@@ -71,12 +71,65 @@ def test_compare_changed_owner_and_path() -> None:
     assert out is not None and out.status is CloseStatus.CHANGED and "/finance/renamed.xlsx" in out.message
 
 
-def test_interpret_results() -> None:
-    ok = interpret(REF, [CloseResult(REF.location, "")], row())
-    assert ok.status is CloseStatus.CLOSED and "dana" in ok.message and "10.0.0.5" in ok.message
-    gone = interpret(REF, [CloseResult(REF.location, "SMB file handle not found: no open handle")], row())
-    assert gone.status is CloseStatus.GONE and gone.row is not None
-    failed = interpret(REF, [CloseResult(REF.location, "EACCES: operation not permitted")], None)
-    assert failed.status is CloseStatus.FAILED and "EACCES" in failed.message
-    odd = interpret(REF, [], None)
-    assert odd.status is CloseStatus.FAILED
+def test_only_one_entry_without_error_proves_a_close() -> None:
+    ok = interpret(REF, CloseReply(("",)), row())
+    assert ok is not None and ok.status is CloseStatus.CLOSED
+    assert "dana" in ok.message and "10.0.0.5" in ok.message
+    # every other reply proves nothing on its own: the service re-lists the file and calls settle()
+    for reply in (
+        CloseReply(()),  # an empty array
+        CloseReply(("", "")),  # more entries than handles sent
+        CloseReply(("SMB file handle not found: no open handle",)),
+        CloseReply(("EACCES: operation not permitted",)),
+        CloseReply(("",), well_formed=False),  # e.g. {"error_message": 7}
+        CloseReply.from_json({"status": "done"}),
+        CloseReply.from_json(None),  # an empty 200
+    ):
+        assert interpret(REF, reply, row()) is None, reply
+
+
+def test_settle_from_the_fresh_listing() -> None:
+    still = [h(), h(location="1.234.18")]
+    gone_now = [h(location="1.234.18")]
+    what = "the cluster answered the close with an empty list"
+    out = settle(REF, what, still, row(), CloseReply(()))
+    assert out.status is CloseStatus.STILL_OPEN and "still shows the handle" in out.message
+    assert "may or may not" not in out.message
+    out = settle(REF, what, gone_now, row(), CloseReply(()))
+    assert out.status is CloseStatus.CLOSED and "fresh listing shows it gone" in out.message
+    # our handle "not found", and gone: already gone, nothing closed by us
+    nf = CloseReply(("SMB file handle not found: no open handle at location '1.234.17'",))
+    assert settle(REF, "x", gone_now, row(), nf).status is CloseStatus.GONE
+    assert settle(REF, "x", gone_now, row(), CloseReply(("no such handle",))).status is CloseStatus.GONE
+    # an error about another location says nothing about ours: it is gone, so the close took
+    other = CloseReply(("SMB file handle not found: no open handle at location '9.9.9'",))
+    assert settle(REF, "x", gone_now, row(), other).status is CloseStatus.CLOSED
+    refused = settle(REF, "x", still, None, CloseReply(("EACCES: operation not permitted",)))
+    assert refused.status is CloseStatus.STILL_OPEN and "EACCES" in refused.message
+    # a close request that failed on the way (no reply) is settled the same way
+    assert settle(REF, "the close request failed (503)", gone_now, None, None).status is CloseStatus.CLOSED
+    failed = unconfirmed(REF, "the close request failed (503)", "timed out", None)
+    assert failed.status is CloseStatus.FAILED and "may or may not" in failed.message
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["error_message", "x"]), inner, max_size=2)
+    ),
+    max_leaves=8,
+)
+
+
+@given(_JSON)
+def test_any_reply_shape_decodes_and_only_plain_success_is_trusted(data: object) -> None:
+    reply = CloseReply.from_json(data)
+    trusted = interpret(REF, reply, None) is not None
+    plain = (
+        isinstance(data, list)
+        and len(data) == 1
+        and isinstance(data[0], dict)
+        and data[0].get("error_message") in (None, "")
+    )
+    assert trusted == plain, data

@@ -16,7 +16,7 @@ from bot.locks.query import EXAMPLES, QueryError, example_list, parse_query
 from bot.locks.report import no_match_hint
 from bot.qumulo.errors import QumuloError
 from bot.qumulo.mapping import error_from_response
-from bot.qumulo.models import CloseResult, FileHandle
+from bot.qumulo.models import CloseReply, FileHandle
 
 SLACK_SYNTAX = re.compile(
     r"`|<[@!#]|&(?:lt|gt|amp);"  # code spans, mentions/specials, entities
@@ -72,9 +72,10 @@ def _close_messages() -> list[str]:
     outcomes = [
         close.gone(REF),
         close.compare(REF, moved, "/elsewhere", ROW),
-        close.interpret(REF, [CloseResult("1.2.3")], ROW),
-        close.interpret(REF, [CloseResult("1.2.3", "denied")], ROW),
-        close.interpret(REF, [], ROW),
+        close.interpret(REF, CloseReply(("",)), ROW),
+        close.settle(REF, "the cluster answered the close with 1 result", [], ROW, CloseReply(("denied",))),
+        close.settle(REF, "the cluster answered the close with an empty list", [moved], ROW, CloseReply(())),
+        close.unconfirmed(REF, "the close request failed (503)", "timed out", ROW),
     ]
     invalid = [HandleRef("", "42", "o", "/p"), HandleRef("l", "x", "o", "/p"), HandleRef("l", "42", "", "p")]
     return [o.message for o in outcomes if o is not None] + [close.validate_ref(r) or "" for r in invalid]

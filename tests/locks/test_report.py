@@ -93,7 +93,7 @@ def test_omitted_matches_are_announced() -> None:
     ("query", "kw", "needle"),
     [
         ("budget.xlsx", {}, "Try a shorter part"),
-        ("/finance/x.xlsx", {"no_such_file": True, "exact": True}, "No such file"),
+        ("/finance/x.xlsx", {"no_such_file": True, "exact": True}, "/finance/x.xlsx does not exist"),
         (
             "\\\\c\\Finance\\x.xlsx",
             {"no_such_file": True, "resolved_path": "/finance/x.xlsx"},

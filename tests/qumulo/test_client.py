@@ -86,12 +86,12 @@ def test_close_exactly_one_handle(sim: Any, client: QumuloClient) -> None:
     handles = client.list_file_handles()
     target = handles[0]
     before = sim.state.handle_count
-    [result] = client.close_file_handles([target.location])
-    assert result.ok
+    result = client.close_file_handles([target.location])
+    assert result.plain_success
     assert sim.state.handle_count == before - 1
     assert target.location not in {h.location for h in client.list_file_handles()}
-    [again] = client.close_file_handles([target.location])
-    assert not again.ok and again.error_message
+    again = client.close_file_handles([target.location])
+    assert not again.plain_success and len(again.messages) == 1
 
 
 def test_close_is_never_retried(sim: Any, client: QumuloClient) -> None:
@@ -260,6 +260,23 @@ def test_verify_off_warns_once_in_our_words_not_per_request(
     assert not [w for w in seen if issubclass(w.category, InsecureRequestWarning)]
 
 
+def test_http_against_the_https_port_says_so(refused_port: int) -> None:
+    """``QUMULO_HOST=http://…`` against a TLS cluster: "speaks HTTPS on that port", not "(remotedisconnected)"."""
+    from qlocks_tools.simulator import start_simulator
+
+    with start_simulator(port=0, handles=5, seed=3, tls=True) as s:
+        with QumuloClient(config_for(s, scheme="http")) as c, pytest.raises(QumuloConnectionError) as exc:
+            c.who_am_i()
+        assert "speaks HTTPS on that port" in str(exc.value) and "http://" in str(exc.value)
+    # a port with nothing behind it is not "HTTPS": the plain reason stays
+    with (
+        QumuloClient(config_for(s, scheme="http", port=refused_port)) as c,
+        pytest.raises(QumuloConnectionError) as exc,
+    ):
+        c.who_am_i()
+    assert "HTTPS" not in str(exc.value) and "connection refused" in str(exc.value)
+
+
 def test_requests_ca_bundle_env_does_not_override_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     from qlocks_tools.simulator import start_simulator
 
@@ -281,12 +298,12 @@ def test_lock_listing_whose_next_never_ends(sim: Any, client: QumuloClient) -> N
     assert total % 7, "the seed must leave a short last page"
     grants = _listed(client.iter_share_mode_grants(limit=7))
     assert len(grants) == total
-    # the SDK's LockIter rule: a short page is the last one, so no request for an empty page
-    assert client.stats.by_endpoint["/v1/files/locks/smb/share-mode/"] == total // 7 + 1
+    # a short page is not proof of the end (unlike the SDK's LockIter): the listing ends on the empty page
+    assert client.stats.by_endpoint["/v1/files/locks/smb/share-mode/"] == total // 7 + 2
     first = grants[0]
     client.stats.reset()
     per_file = client.list_file_share_mode_grants(first.file_id)
-    assert per_file and client.stats.requests == 1
+    assert per_file and client.stats.requests == 2
 
 
 def test_lock_listing_of_exactly_full_pages_ends_on_the_empty_page(sim: Any, client: QumuloClient) -> None:

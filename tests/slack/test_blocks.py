@@ -140,9 +140,14 @@ def test_empty_and_no_such_file() -> None:
     assert "No open handles match `forecast`" in all_text(empty.blocks)
     assert not buttons(empty.blocks, CLOSE_ACTION)
     missing = search_message(make_result([], no_such_file=True), searcher=SEARCHER, offset=0, now=NOW)
-    assert "No such file" in all_text(missing.blocks)
+    assert (
+        "does not exist" in all_text(missing.blocks) and all_text(missing.blocks).count("No such file") == 1
+    )
     # the header and notification text must not claim the file exists but is not open
-    assert missing.text == "No such file: forecast" and missing.blocks[0]["text"]["text"] == missing.text
+    assert (
+        missing.text == "No such file or folder: forecast"
+        and missing.blocks[0]["text"]["text"] == missing.text
+    )
 
 
 def test_notes_resolved_path_and_omitted_rows_are_shown() -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.audit import AuditLog
+from bot.locks.models import Query, QueryKind
 from bot.slack.authz import Authorizer
 from bot.slack.deps import Deps, ProgressPolicy
 from bot.slack.guard import CloseGuard
@@ -54,8 +55,8 @@ def test_quiet_at_first_then_at_most_one_per_interval_and_capped(tmp_path: Path)
     )
     run(reporter, now, TICKS)
     assert [p["text"] for p in respond.posts] == [
-        "⏳ Scanning… 300 handles so far",
-        "⏳ Scanning… 600 handles so far",
+        "⏳ Searching *c*: 300 handles scanned so far. The answer will be posted here.",
+        "⏳ Searching *c*: 600 handles scanned so far. The answer will be posted here.",
     ]
     assert all(p["response_type"] == "ephemeral" and p["replace_original"] is False for p in respond.posts)
     assert reporter.sent == 2
@@ -76,7 +77,7 @@ def test_quick_searches_post_nothing(tmp_path: Path) -> None:
     now = [0.0]
     respond = FakeRespond()
     reporter = ProgressReporter(respond, deps(tmp_path, now, ProgressPolicy()))  # type: ignore[arg-type]
-    run(reporter, now, [(0.1, 1000), (0.5, 2000), (2.0, 3000)])
+    run(reporter, now, [(0.1, 1000), (0.5, 2000), (1.9, 3000)])
     assert respond.posts == []
 
 
@@ -86,3 +87,21 @@ def test_a_rejected_post_does_not_break_the_search(tmp_path: Path) -> None:
     reporter = ProgressReporter(respond, deps(tmp_path, now, ProgressPolicy(after_s=0, every_s=0)))  # type: ignore[arg-type]
     run(reporter, now, TICKS[:2])
     assert len(respond.posts) == 2
+
+
+def test_progress_names_the_search_escaped_and_stays_true_after_the_answer(tmp_path: Path) -> None:
+    """The ephemeral progress note cannot be removed later, so it must not claim the search is still running."""
+    now = [0.0]
+    respond = FakeRespond()
+    query = Query(kind=QueryKind.FRAGMENT, value="R&D <b>", text="R&D <b>")
+    reporter = ProgressReporter(
+        respond,  # type: ignore[arg-type]
+        deps(tmp_path, now, ProgressPolicy(after_s=0, every_s=0, max_updates=1)),
+        query,
+    )
+    reporter(12345)
+    [post] = respond.posts
+    assert post["text"] == (
+        "⏳ Searching *c* for `R&amp;D &lt;b&gt;`: 12,345 handles scanned so far. The answer will be posted here."
+    )
+    assert "…" not in post["text"]

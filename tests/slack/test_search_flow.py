@@ -29,7 +29,7 @@ def test_usage_is_ephemeral_ack(harness: Harness, text: str) -> None:
     assert "/qlocks search" in body["text"] and body.get("response_type", "ephemeral") == "ephemeral"
     assert harness.posted(name) == []  # nothing sent to the channel
     if text.startswith("frob"):
-        assert "I don't know `frobnicate`" in body["text"]
+        assert "I don't know the command `frobnicate`" in body["text"]
 
 
 def test_search_answers_in_channel_with_one_section_per_file(harness: Harness) -> None:
@@ -38,8 +38,8 @@ def test_search_answers_in_channel_with_one_section_per_file(harness: Harness) -
     b = h.sim.state.add_handle("/Finance/zz-report.xlsx", user="erin", client_ip="10.0.0.8", write=False)
     c = h.sim.state.add_handle("/Finance/zz-other.docx", user="dana", client_ip="10.0.0.7")
     resp, name = h.command("search zz-")
-    assert "Searching" in ack_text(resp)
-    (answer,) = h.posted(name)
+    assert resp.status == 200 and ack_text(resp) == ""  # no "Searching…" left behind once the answer is there
+    (answer,) = h.posted(name)  # and nothing else: the answer is the only message
     assert answer["response_type"] == "in_channel"
     blocks = answer["blocks"]
     assert_valid_blocks(blocks)
@@ -61,8 +61,39 @@ def test_search_not_allowed_outside_configured_channels(harness: Harness) -> Non
 def test_no_match_and_no_such_file(harness: Harness) -> None:
     message = harness.search("no-such-thing-anywhere")
     assert "No open handles match" in json.dumps(message["blocks"])
-    message = harness.search("/Finance/does/not/exist.xlsx")
-    assert "No such file" in json.dumps(message["blocks"])
+    # a typo is the searcher's business: answered to them only, once, with what to try
+    resp, name = harness.command("search /Finance/does/not/exist.xlsx")
+    assert resp.status == 200 and ack_text(resp) == ""
+    [answer] = harness.posted(name)
+    assert answer["response_type"] == "ephemeral"
+    shown = json.dumps(answer["blocks"], ensure_ascii=False)
+    assert shown.count("No such file") == 1 and "does not exist" in shown
+    assert "`/qlocks search exist.xlsx`" in shown
+    assert "exact lookup" in shown and "handles scanned" not in shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["budget.xlsx", "zz-report.xlsx", "/Finance/zz-report.xlsx", "ip:10.0.0.7", "Finance\\zz-report.xlsx"],
+)
+def test_a_bare_query_without_search_is_searched(harness: Harness, text: str) -> None:
+    """``/qlocks budget.xlsx`` (forgot ``search``) does what the user meant."""
+    harness.sim.state.add_handle("/Finance/zz-report.xlsx", user="dana", client_ip="10.0.0.7")
+    resp, name = harness.command(text)
+    assert resp.status == 200 and ack_text(resp) == ""
+    [answer] = harness.posted(name)
+    assert answer["blocks"][1]["elements"][0]["text"].endswith(f"`{text.replace(chr(92) * 2, chr(92))}`")
+
+
+@pytest.mark.parametrize("text", ["close", "recent today", "frobnicate R&amp;D"])
+def test_an_unknown_word_gets_did_you_mean_not_all_of_help(harness: Harness, text: str) -> None:
+    resp, name = harness.command(text)
+    said = ack_text(resp)
+    word = text.split()[0]
+    assert said.startswith(f"I don't know the command `{word}`")
+    assert "`/qlocks search " + text.replace("&amp;", "&amp;") + "`" in said
+    assert "`/qlocks help`" in said and "Close handle" not in said  # a pointer to help, not all of it
+    assert harness.posted(name) == []
 
 
 def test_slack_escaping_and_links_are_undone_once(harness: Harness) -> None:
@@ -212,10 +243,10 @@ def test_long_scan_reports_progress_within_response_url_budget(make_harness: Any
         )
         _, name = h.command("search xlsx")
     posts = h.posted(name)
-    scanning = [p for p in posts if p["text"].startswith("⏳ Scanning…")]
+    scanning = [p for p in posts if p["text"].startswith("⏳ Searching")]
     assert [p["text"] for p in scanning] == [
-        "⏳ Scanning… 1,000 handles so far",
-        "⏳ Scanning… 2,000 handles so far",
+        f"⏳ Searching *{CLUSTER}* for `xlsx`: {n} handles scanned so far. The answer will be posted here."
+        for n in ("1,000", "2,000")
     ]
     assert all(p["response_type"] == "ephemeral" for p in scanning)
     assert posts[-1] not in scanning  # the answer (or "too broad") comes last

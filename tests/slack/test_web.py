@@ -96,7 +96,7 @@ def test_ack_returns_before_a_slow_search_finishes(
     started = time.monotonic()
     status, body = post(f"{base}/slack/events", command("search slow-report", response_url=url))
     acked = time.monotonic() - started
-    assert status == 200 and b"Searching" in body
+    assert status == 200 and body == b""  # an empty ack: the answer is the feedback
     assert h.posted("slow") == []  # the answer was not there yet when Slack got its ack
     assert gate.reached.wait(10)  # and the search was under way, waiting on the cluster
     assert h.posted("slow") == []

@@ -1,8 +1,13 @@
 """``/qlocks``: help/usage, and ``search <query>`` answered in the channel after an immediate ack.
 
-The listener acks at once (usage, refusals and "Searching…" are the ack's own ephemeral body) and hands the search to
-``deps.run`` (``bot.slack.background``), so Slack's 3-second limit holds however slow the cluster is and however many
-searches are running. ``QueryError`` and ``QumuloError`` go to ``report_error``, which answers ephemerally.
+The listener acks at once (usage and refusals are the ack's own ephemeral body) and hands the search to ``deps.run``
+(``bot.slack.background``), so Slack's 3-second limit holds however slow the cluster is and however many searches are
+running. ``QueryError`` and ``QumuloError`` go to ``report_error``, which answers ephemerally.
+
+A search's ack is empty: an ephemeral "Searching…" would stay on screen after the answer arrived, because a slash
+command's ephemeral reply cannot be replaced or deleted later (``replace_original``/``delete_original`` on a command's
+response_url post a new message instead: slackapi/bolt-js#2287, slackapi/bolt-python#1268). The answer itself is the
+feedback; a search still running after ``ProgressPolicy.after_s`` says so, in words that stay true afterwards.
 """
 
 from __future__ import annotations
@@ -36,8 +41,11 @@ def register(app: App, deps: Deps) -> None:
 class ProgressReporter:
     """The ``progress`` callback for ``LockService.search``: throttled ephemeral "scanning… N handles" posts."""
 
-    def __init__(self, respond: Respond, deps: Deps) -> None:
+    def __init__(self, respond: Respond, deps: Deps, query: Query | None = None) -> None:
         self._respond = respond
+        self._what = f" *{escape_clip(deps.cluster, 100)}*" + (
+            f" for {code(query.text, 300)}" if query else ""
+        )
         self._now = deps.monotonic
         self._policy: ProgressPolicy = deps.progress
         self._started = self._now()
@@ -59,7 +67,23 @@ class ProgressReporter:
                 return
             self._last = now
             self._sent += 1
-        reply(self._respond, text=f"⏳ Scanning… {scanned:,} handles so far", response_type="ephemeral")
+        reply(
+            self._respond,
+            text=f"⏳ Searching{self._what}: {scanned:,} handles scanned so far. The answer will be posted here.",
+            response_type="ephemeral",
+        )
+
+
+def looks_like_a_query(text: str) -> bool:
+    """True for what can only be a search: a path (``.``, ``/``, ``\\``), a URL or ``ip:``/``host:``/``user:``.
+
+    A plain word (``/qlocks close``, ``/qlocks recent``) is more likely a command we do not have; that one gets
+    "did you mean" instead of a search for the word.
+    """
+    plain = command_text(text).strip().strip("\"'`")
+    if plain.lower().startswith(("ip:", "host:", "user:", "smb://", "cifs://")):
+        return True
+    return any(c in plain for c in "./\\") and len(plain) >= 2
 
 
 def on_command(deps: Deps, *, ack: Ack, command: dict[str, Any], respond: Respond) -> None:
@@ -69,8 +93,13 @@ def on_command(deps: Deps, *, ack: Ack, command: dict[str, Any], respond: Respon
     if sub in ("", "help", "-h", "--help", "usage"):
         ack(text=messages.usage(deps.cluster), response_type="ephemeral")
         return
-    if sub != "search":
-        ack(text=messages.unknown_subcommand(sub, deps.cluster), response_type="ephemeral")
+    if sub == "search":
+        pass
+    elif looks_like_a_query(text):  # "/qlocks budget.xlsx": the user forgot "search"; do what they meant
+        rest = text
+    else:
+        plain = command_text(text)
+        ack(text=messages.unknown_subcommand(plain.partition(" ")[0], plain), response_type="ephemeral")
         return
     decision = deps.authz.may_use(command.get("channel_id"))
     if not decision.allowed:
@@ -85,10 +114,7 @@ def on_command(deps: Deps, *, ack: Ack, command: dict[str, Any], respond: Respon
     except QueryError as exc:
         ack(text=messages.search_error(exc, cluster=deps.cluster), response_type="ephemeral")
         return
-    ack(
-        text=f"🔎 Searching *{escape_clip(deps.cluster, 100)}* for {code(query.text, 500)}…",
-        response_type="ephemeral",
-    )
+    ack()  # nothing to show: the answer follows (see the module docstring)
     user = command.get("user_id")
     logger.info("search by %s in %s: %r", user, command.get("channel_id"), query.text[:200])
     deps.run(lambda: answer_search(deps, query, user=user, respond=respond), body=command, respond=respond)
@@ -96,9 +122,11 @@ def on_command(deps: Deps, *, ack: Ack, command: dict[str, Any], respond: Respon
 
 def answer_search(deps: Deps, query: Query, *, user: str | None, respond: Respond) -> None:
     """The work after the ack: search (with progress), then the in-channel answer or "too broad"."""
-    result = deps.service.search(query, progress=ProgressReporter(respond, deps))
+    result = deps.service.search(query, progress=ProgressReporter(respond, deps, query))
     if result.matched_handles > MAX_RESULTS:
         reply(respond, text=messages.too_broad(result, MAX_RESULTS), response_type="ephemeral")
         return
     message = search_message(result, searcher=user, offset=0, now=deps.clock())
-    reply(respond, text=message.text, blocks=message.blocks, response_type="in_channel")
+    # A path that does not exist is the searcher's typo, not news for the channel: only they see it.
+    where = "ephemeral" if result.no_such_file else "in_channel"
+    reply(respond, text=message.text, blocks=message.blocks, response_type=where)

@@ -64,6 +64,14 @@ class Request:
     body: Any = None
     account: Account | None = None
     groups: tuple[str, ...] = field(default_factory=tuple)  # regex groups, percent-decoded
+    prefix: str = (
+        ""  # the API path prefix the request came under (``Knobs.api_prefix``), stripped from ``path``
+    )
+
+    def link_base(self, state: ClusterState, *, lock_listing: bool) -> str:
+        """The path ``paging.next`` is built on: ``path``, with the prefix where this listing echoes it."""
+        echo = state.prefix_echo == "all" or (state.prefix_echo == "locks" and lock_listing)
+        return self.prefix + self.path if echo else self.path
 
 
 Handler = Callable[[ClusterState, Request], Any]
@@ -169,4 +177,6 @@ def page_request(
         params.update(after.params)
     params.update({k: req.query[k] for k in filters if k in req.query})
     count = min(limit, MAX_PAGE if state.page_size is None else state.page_size)
+    if state.short_pages:  # fewer than asked, page after page; only the last page may be "short" for real
+        count = max(1, count // 2 if after is None else count - 1)
     return PageRequest(limit, count, after, params)

@@ -131,7 +131,8 @@ def _locks(state: ClusterState, req: Request, kind: str, file_ref: str | None) -
     if state.lock_listings_never_end and not more:  # like clusters whose lock listings never send null
         start: Key = (-1, -1) if kind == "byte-range" else -1
         last, more = last if last is not None else (pr.after.key if pr.after else start), True
-    return render.listing("grants", grants, paging(req.path, listing, last, more, pr.limit, pr.params))
+    link = req.link_base(state, lock_listing=True)
+    return render.listing("grants", grants, paging(link, listing, last, more, pr.limit, pr.params))
 
 
 def _close_items(body: Any, what: str, get: Callable[[dict[str, Any]], Any]) -> list[str]:
@@ -144,6 +145,18 @@ def _close_items(body: Any, what: str, get: Callable[[dict[str, Any]], Any]) -> 
             raise ApiError(400, f"Item {i} of the request body has no string location")
         locations.append(loc)
     return locations
+
+
+def _close_reply(shape: str, results: list[dict[str, str]], sent: list[str]) -> Any:
+    """The close reply in the shape ``Knobs.close_reply`` asks for (``results``: one entry per location)."""
+    if shape == "empty":
+        return []
+    if shape == "other-location":
+        other = next(f"{n}.{n}.{n}" for n in range(9, 10**6) if f"{n}.{n}.{n}" not in sent)
+        return [{"error_message": f"SMB file handle not found: no open handle at location {other!r}"}]
+    if shape == "garbage":
+        return {"status": "done", "closed": len(sent)}
+    return results
 
 
 def register(router: Router) -> None:
@@ -164,7 +177,8 @@ def register(router: Router) -> None:
             else:
                 out = frags.unresolved_handles(keys, state.handles, state.sessions)
         last = keys[-1] if keys else None
-        return render.listing("file_handles", out, paging(req.path, "files", last, more, pr.limit, pr.params))
+        link = req.link_base(state, lock_listing=False)
+        return render.listing("file_handles", out, paging(link, "files", last, more, pr.limit, pr.params))
 
     @router.add("POST", r"/v1/smb/files/close", WRITE_HANDLES)
     def close_files(state: ClusterState, req: Request) -> Any:
@@ -175,11 +189,11 @@ def register(router: Router) -> None:
         locations = _close_items(req.body, "file handles", location)
         results = []
         for loc in locations:
-            error = state.close_handle(loc)
-            if not error:
+            error = "" if state.close_noop and state.handle_by_location(loc) else state.close_handle(loc)
+            if not error and not state.close_noop:
                 logger.info("closed SMB file handle %s", loc)
             results.append({"error_message": error})
-        return results
+        return _close_reply(state.close_reply, results, locations)
 
     @router.add("GET", r"/v1/smb/sessions/", READ_SESSIONS, churns=True)
     def list_sessions(state: ClusterState, req: Request) -> Any:
@@ -203,7 +217,14 @@ def register(router: Router) -> None:
             ]
         return {
             "session_infos": out,
-            "paging": paging(req.path, "sessions", keys[-1] if keys else None, more, pr.limit, pr.params),
+            "paging": paging(
+                req.link_base(state, lock_listing=False),
+                "sessions",
+                keys[-1] if keys else None,
+                more,
+                pr.limit,
+                pr.params,
+            ),
         }
 
     @router.add("POST", r"/v1/smb/sessions/close", WRITE_SESSIONS)

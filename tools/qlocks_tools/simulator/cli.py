@@ -91,6 +91,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="server-side maximum items per page, below what clients ask for (default: no cap)",
     )
     parser.add_argument(
+        "--api-prefix",
+        default=None,
+        metavar="PATH",
+        help="serve the API under PATH only, e.g. /api as on a cluster's web UI port 443 (default: at /v1)",
+    )
+    parser.add_argument(
         "--username",
         default=DEFAULT_USERNAME,
         metavar="NAME",
@@ -115,6 +121,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def banner(sim: Simulator, args: argparse.Namespace, tokens: dict[str, str]) -> str:
     tls = sim.url.startswith("https://")
     host_line = sim.host if tls else f"http://{sim.host}"
+    if sim.state.api_prefix:  # the base URL form: QUMULO_HOST=https://host:port/api
+        host_line = f"{sim.url}{sim.state.api_prefix}"
     lines = [
         f"Qumulo simulator: {sim.state.handle_count} open SMB handles (seed {args.seed}) at {sim.url}",
         f"  login: {args.username} / {args.password}",
@@ -167,7 +175,11 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None, out: T
             password=args.password,
             cert_dir=(args.cert_dir or default_cert_dir()) if args.tls else None,
             tls_san=not args.tls_no_san,
+            api_prefix=args.api_prefix,
         )
+    except ValueError as exc:
+        print(f"qlocks simulator: --api-prefix: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(
             f"qlocks simulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",

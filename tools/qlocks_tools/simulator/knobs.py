@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 logger = logging.getLogger(__name__)
 
 FAULT_KINDS = ("status", "reset", "timeout", "malformed", "html", "delay")
+# How ``POST /v1/smb/files/close`` answers (Qumulo's docs promise an array of ``{error_message}``, no more):
+# "per-location" one entry per location sent (what the simulator always did), "empty" ``[]``, "other-location"
+# one error entry naming a location that is not the one sent, "garbage" a JSON object instead of an array.
+CLOSE_REPLIES = ("per-location", "empty", "other-location", "garbage")
+# Which listings echo ``Knobs.api_prefix`` in ``paging.next``: on a real cluster's port 443 lock listings do and
+# file listings do not.
+PREFIX_ECHOES = ("locks", "all", "none")
 
 
 @dataclass(slots=True)
@@ -212,6 +219,14 @@ class Knobs:
         # or by the file's own ACL. False (default): the ACLs do not let the API user read, as for a service account
         # with no access to users' files, so the privilege is needed. True: the ACLs grant read to everyone.
         self.attributes_by_file_access = False
+        # Serve the API under this path prefix only (``/api``, like a cluster's web UI port 443); None: at ``/v1``.
+        self.api_prefix: str | None = None
+        self.prefix_echo = "locks"  # PREFIX_ECHOES: which listings' ``paging.next`` carry ``api_prefix``
+        # Pages that are not the last carry fewer items than ``limit`` (the docs allow it): the first page half,
+        # later ones one fewer. ``page_size`` caps pages at a fixed size instead.
+        self.short_pages = False
+        self.close_reply = "per-location"  # CLOSE_REPLIES
+        self.close_noop = False  # a close answers as usual (per ``close_reply``) but closes nothing
         self.tokens = TokenStore(clock)
         self.faults = FaultPlan()
         self._log = RequestLog()

@@ -102,6 +102,7 @@ def start_simulator(
     cert_dir: Path | None = None,
     tls_san: bool = True,
     tls_names: tuple[str, ...] | None = None,
+    api_prefix: str | None = None,
 ) -> Simulator:
     """Generate a cluster with ``handles`` open handles and serve it on ``host:port`` (0 = any free port).
 
@@ -109,7 +110,8 @@ def start_simulator(
     temporary directory removed on ``stop()``); ``Simulator.cafile`` is the PEM to trust. ``tls_san=False`` serves a
     certificate without subjectAltName (its CN is ``host``), which verifying clients on urllib3 2 refuse;
     ``tls_names`` replaces the certificate's names (default localhost, 127.0.0.1, ::1), e.g. to serve one for
-    another host.
+    another host. With ``api_prefix`` (``/api``) the API is served under that prefix only, as on a cluster's web UI
+    port 443.
     """
     if handles < 0:
         raise ValueError("handles must be >= 0")
@@ -119,6 +121,9 @@ def start_simulator(
     populate(state, handles, seed=seed)
     state.latency_s = max(0.0, latency_ms / 1000.0)
     state.page_size = page_size
+    if api_prefix is not None and (not api_prefix.startswith("/") or api_prefix.endswith("/")):
+        raise ValueError("api_prefix must start with / and not end with / (e.g. /api)")
+    state.api_prefix = api_prefix or None
     ctx = None
     cafile = tmpdir = None
     if tls:

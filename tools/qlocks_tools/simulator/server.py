@@ -150,6 +150,12 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         body = self._read_body()
         if body is None:
             return
+        prefix = state.api_prefix or ""
+        if prefix:  # like a cluster's port 443: the API lives under /api only
+            if not raw_path.startswith(prefix + "/"):
+                self._send_json(404, error_body(404, f"Unknown endpoint: {method} {raw_path}"))
+                return
+            raw_path = raw_path[len(prefix) :]
         if state.latency_s > 0 and self.server.stopping.wait(state.latency_s):
             self._drop()
             return
@@ -157,7 +163,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         if fault is not None and self._apply_fault(fault):
             return
         try:
-            status, payload = 200, self._route(state, method, raw_path, raw_query, body)
+            status, payload = 200, self._route(state, method, raw_path, raw_query, body, prefix)
         except ApiError as exc:
             status, payload = exc.status, error_body(exc.status, exc.description, exc.error_class)
         except Exception:
@@ -165,9 +171,11 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             status, payload = 500, error_body(500, "Internal error in the Qumulo simulator")
         self._send_json(status, payload)
 
-    def _route(self, state: ClusterState, method: str, raw_path: str, raw_query: str, body: bytes) -> Any:
+    def _route(
+        self, state: ClusterState, method: str, raw_path: str, raw_query: str, body: bytes, prefix: str
+    ) -> Any:
         route, groups = self.server.router.match(method, raw_path)
-        req = Request(method, raw_path, parse_query(raw_query), groups=groups)
+        req = Request(method, raw_path, parse_query(raw_query), groups=groups, prefix=prefix)
         if not route.public:
             req.account = authenticate(state, self.headers.get("Authorization"))
             authorize(req.account, route, method, raw_path)
