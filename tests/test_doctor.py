@@ -183,10 +183,9 @@ def test_doctor_checks_slack_when_the_qumulo_settings_are_wrong(
         monkeypatch.setenv("SLACK_API_URL", fake.api_url)
         assert cli.main(["doctor"]) == 1
     out = capsys.readouterr().out
-    assert _fails(out) == [
-        "[FAIL] Qumulo settings: QUMULO_HOST is not set: the cluster's address, e.g. qumulo.example.com",
-        f"[FAIL] Slack: {fake.api_url} refused SLACK_BOT_TOKEN (invalid_auth)",
-    ]
+    qumulo, slack = _fails(out)
+    assert qumulo.startswith("[FAIL] Qumulo settings: QUMULO_HOST is not set")
+    assert slack == f"[FAIL] Slack: {fake.api_url} refused SLACK_BOT_TOKEN (invalid_auth)"
     assert "does not exist yet; `qlocks run` will create it" in out
     assert not (tmp_path / "audit.jsonl").exists()  # checked, not created
 
