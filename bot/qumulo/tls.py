@@ -162,6 +162,10 @@ def _unverified_chain(tls: ssl.SSLSocket) -> list[bytes]:
     return [leaf] if leaf else []
 
 
+# OpenSSL's words when the peer answers the TLS hello with something that is not TLS (an HTTP response)
+_PLAIN_HTTP_MARKERS = ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failure", "HTTP_REQUEST")
+
+
 def explain_failure(
     *,
     base_url: str,
@@ -177,6 +181,12 @@ def explain_failure(
     ``QUMULO_VERIFY_TLS=false``. ``reason`` is the TLS library's own text."""
     head = f"TLS verification failed for {base_url}"
     if not _is_verification_failure(reason):
+        if any(marker in reason for marker in _PLAIN_HTTP_MARKERS):
+            # the first bytes back were not TLS at all: a plain-HTTP server (or a proxy) on that port
+            return (
+                f"The server at {base_url} speaks plain HTTP on that port, not HTTPS: check QUMULO_HOST and "
+                "QUMULO_PORT (Qumulo serves its API over HTTPS, on port 8000 or 443 under /api)"
+            )
         # a broken connection, not a refused certificate: nothing to inspect
         return f"The TLS connection to {base_url} failed ({_short(reason)})"
     try:

@@ -277,6 +277,13 @@ def test_http_against_the_https_port_says_so(refused_port: int) -> None:
     assert "HTTPS" not in str(exc.value) and "connection refused" in str(exc.value)
 
 
+def test_https_against_a_plain_http_port_says_so(sim: Any) -> None:
+    """The reverse mistake: ``https://`` to a plain-HTTP server reads "speaks plain HTTP", not an OpenSSL riddle."""
+    with QumuloClient(config_for(sim, scheme="https")) as c, pytest.raises(QumuloTLSError) as exc:
+        c.who_am_i()
+    assert "speaks plain HTTP on that port" in str(exc.value) and "WRONG_VERSION" not in str(exc.value)
+
+
 def test_requests_ca_bundle_env_does_not_override_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     from qlocks_tools.simulator import start_simulator
 
