@@ -102,7 +102,7 @@ def clip_escaped(text: str, limit: int) -> str:
     if length(text) <= limit:
         return text
     units = _UNIT.findall(text)
-    head_budget = max(1, (limit - 1) * 2 // 5)
+    head_budget = (limit - 1) * 2 // 5
     head: list[str] = []
     used = 0
     for unit in units:
