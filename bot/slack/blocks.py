@@ -236,7 +236,9 @@ def search_message(result: SearchResult, *, searcher: str | None, offset: int, n
         *_notes(result),
     ]
     listed = [(i, group, row) for i, group in enumerate(result.files) for row in group.rows]
-    rows = [row_block(n, row, searcher=searcher, cluster=result.cluster) for n, (_, _, row) in enumerate(listed)]
+    rows = [
+        row_block(n, row, searcher=searcher, cluster=result.cluster) for n, (_, _, row) in enumerate(listed)
+    ]
     widest_pager = max(  # what the pager can cost on any page: both buttons, or the note in their place
         sum(map(length, PAGER_LABELS)),
         text_size(_unpageable(range(total - 1, total), total=total, length=len(query))),

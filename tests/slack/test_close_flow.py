@@ -308,7 +308,9 @@ def test_both_failing_and_no_audit_log_says_both(harness: Harness) -> None:
     _, name = h.click(message, user=ADMIN, block_id=h.row_of(message, location))
     assert location not in h.open_locations()
     texts = [r["text"] for r in h.posted(name) if r.get("response_type") == "ephemeral"]
-    assert any("ratelimited" in t for t in texts) and any("audit log could not be written" in t for t in texts)
+    assert any("ratelimited" in t for t in texts) and any(
+        "audit log could not be written" in t for t in texts
+    )
     assert len(h.posted(name)) <= 5
 
 

@@ -134,7 +134,7 @@ paths = st.builds(
     lambda parts, name: "/" + "/".join(parts) + "/" + name,
     st.lists(
         st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=300)
-        | st.text(alphabet="&<>\\\"`*_~ 😀é", min_size=1, max_size=300),
+        | st.text(alphabet='&<>\\"`*_~ 😀é', min_size=1, max_size=300),
         max_size=12,
     ),
     st.text(min_size=1, max_size=120),
@@ -187,7 +187,9 @@ def test_a_row_too_big_on_its_own_is_clipped_in_display_only() -> None:
     assert [len(_locations(p)) for p in pages] == [1, 1, 1]
     for page in pages:
         assert "…" in str(page.blocks)
-        button = next(b["accessory"] for b in page.blocks if "accessory" in b and b["block_id"].startswith("row"))
+        button = next(
+            b["accessory"] for b in page.blocks if "accessory" in b and b["block_id"].startswith("row")
+        )
         assert decode_ref(button["value"]).ref.path == path
 
 
@@ -200,10 +202,11 @@ def test_clicked_rows_replaced_keep_a_full_page_within_the_limit() -> None:
     blocks, text = message.blocks, message.text
     for block_id in [b["block_id"] for b in message.blocks if str(b.get("block_id")).startswith("row-")]:
         n = int(block_id.split("-")[1])
-        path = paths[n]
-        new = gone_block(block_id, at=NOW, path=path) if n % 2 else closed_block(
-            block_id, closer="U0ADMIN01", at=NOW, ref=result.files[n].rows[0].ref, row=result.files[n].rows[0]
-        )
+        row = result.files[n].rows[0]
+        if n % 2:
+            new = gone_block(block_id, at=NOW, path=paths[n])
+        else:
+            new = closed_block(block_id, closer="U0ADMIN01", at=NOW, ref=row.ref, row=row)
         settled = settle_row(blocks, block_id, new, text=text)
         assert settled is not None
         blocks, text = settled
@@ -224,7 +227,10 @@ def test_a_query_too_long_for_a_button_says_so_instead_of_paging() -> None:
     assert note["block_id"] == PAGER_BLOCK and note["type"] == "context"
     shown = sum(1 for b in message.blocks if str(b.get("block_id")).startswith("row-"))
     assert 0 < shown < 30
-    assert f"too long to page through from Slack: these are handles 1–{shown} of 30" in note["elements"][0]["text"]
+    assert (
+        f"too long to page through from Slack: these are handles 1–{shown} of 30"
+        in note["elements"][0]["text"]
+    )
 
 
 def test_plan_always_moves_on_and_respects_max_rows() -> None:

@@ -59,7 +59,10 @@ def page_through(h: Harness, query: str) -> list[dict[str, Any]]:
 
 
 def _open_many(h: Harness, paths: list[str]) -> list[str]:
-    return [str(h.sim.state.add_handle(p, user=f"user{i % 3}", client_ip=f"10.7.0.{i % 200 + 1}")) for i, p in enumerate(paths)]
+    return [
+        str(h.sim.state.add_handle(p, user=f"user{i % 3}", client_ip=f"10.7.0.{i % 200 + 1}"))
+        for i, p in enumerate(paths)
+    ]
 
 
 @pytest.mark.parametrize(("path_length", "files"), [(181, 40), (981, 24)])

@@ -267,7 +267,8 @@ def show_page(deps: Deps, *, body: Body, respond: Respond) -> None:
         _ephemeral(respond, messages.invalid_button())
         return
     try:
-        query = parse_query(page.query)  # the page button carries the whole text of the search, re-checked here
+        # the page button carries the whole text of the search; it is untrusted, so parsed (checked) again
+        query = parse_query(page.query)
     except QueryError as exc:
         _ephemeral(respond, messages.search_error(exc, cluster=deps.cluster))
         return

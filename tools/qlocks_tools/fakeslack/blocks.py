@@ -27,7 +27,9 @@ def blocks_text_length(obj: Any) -> int:
     if isinstance(obj, dict):
         own = obj.get("text") if obj.get("type") in ("plain_text", "mrkdwn") else None
         total = len(own.encode("utf-16-le")) // 2 if isinstance(own, str) else 0
-        return total + sum(blocks_text_length(v) for k, v in obj.items() if not (own is not None and k == "text"))
+        return total + sum(
+            blocks_text_length(v) for k, v in obj.items() if not (own is not None and k == "text")
+        )
     if isinstance(obj, list):
         return sum(blocks_text_length(v) for v in obj)
     return 0
