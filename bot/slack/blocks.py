@@ -9,6 +9,7 @@ by size (``bot.slack.pages``), so no page carries more text than Slack accepts i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,12 +166,13 @@ def _footer(result: SearchResult, *, now: float, first: int, last: int) -> Block
 
 
 def _pager(query: str, page: range, pages: list[range], *, total: int, searcher: str | None) -> Block | None:
+    # ``pages`` ends at ``page`` or later (``_layout``); Next needs only where ``page`` stops
     """◀ Prev / Next ▶ (each carrying the whole query and the first row of its page), or, when the query cannot fit
     in a button, a note saying the search cannot be paged: never a button that would run another search."""
     index = pages.index(page)
     targets = [
         (PAGE_PREV_ACTION, PAGER_LABELS[0], pages[index - 1].start if index > 0 else None),
-        (PAGE_NEXT_ACTION, PAGER_LABELS[1], page.stop if index + 1 < len(pages) else None),
+        (PAGE_NEXT_ACTION, PAGER_LABELS[1], page.stop if page.stop < total else None),
     ]
     buttons: list[dict[str, Any]] = []
     for action_id, label, offset in targets:
@@ -198,8 +200,9 @@ def _unpageable(page: range, *, total: int, length: int) -> Block:
     return {"type": "context", "block_id": PAGER_BLOCK, "elements": [mrkdwn(text)]}
 
 
-def _layout(result: SearchResult, rows: list[Block], *, fixed: int) -> list[range]:
-    """The result's pages: at most ``ROWS_PER_PAGE`` rows, and no more text than Slack takes (``bot.slack.pages``)."""
+def _layout(result: SearchResult, row: Callable[[int], Block], *, fixed: int, through: int) -> list[range]:
+    """The result's pages up to the one holding row ``through``: at most ``ROWS_PER_PAGE`` rows, and no more text
+    than Slack takes (``bot.slack.pages``)."""
     groups = [i for i, group in enumerate(result.files) for _ in group.rows]
     headings: dict[tuple[int, bool], int] = {}
 
@@ -211,10 +214,11 @@ def _layout(result: SearchResult, rows: list[Block], *, fixed: int) -> list[rang
 
     return plan(
         groups,
-        row_cost=lambda n: text_size(rows[n]),
+        row_cost=lambda n: text_size(row(n)),
         heading_cost=heading_cost,
         fixed=fixed,
         max_rows=ROWS_PER_PAGE,
+        through=through,
     )
 
 
@@ -236,15 +240,19 @@ def search_message(result: SearchResult, *, searcher: str | None, offset: int, n
         *_notes(result),
     ]
     listed = [(i, group, row) for i, group in enumerate(result.files) for row in group.rows]
-    rows = [
-        row_block(n, row, searcher=searcher, cluster=result.cluster) for n, (_, _, row) in enumerate(listed)
-    ]
+    rendered: dict[int, Block] = {}
+
+    def row(n: int) -> Block:  # rendered once, when the layout or the page needs it
+        if n not in rendered:
+            rendered[n] = row_block(n, listed[n][2], searcher=searcher, cluster=result.cluster)
+        return rendered[n]
+
     widest_pager = max(  # what the pager can cost on any page: both buttons, or the note in their place
         sum(map(length, PAGER_LABELS)),
         text_size(_unpageable(range(total - 1, total), total=total, length=len(query))),
     )
     fixed = text_size(top) + text_size(_footer(result, now=now, first=total, last=total)) + widest_pager
-    pages = _layout(result, rows, fixed=fixed)
+    pages = _layout(result, row, fixed=fixed, through=max(0, offset))
     page = pages[page_of(pages, offset)]
     blocks = list(top)
     for n in page:
@@ -252,7 +260,7 @@ def search_message(result: SearchResult, *, searcher: str | None, offset: int, n
         if n == page.start or listed[n - 1][0] != file_index:
             continued = n == page.start and n > 0 and listed[n - 1][0] == file_index
             blocks.append(file_block(file_index, group, continued=continued, cluster=result.cluster))
-        blocks.append(rows[n])
+        blocks.append(row(n))
     blocks.append(_footer(result, now=now, first=page.start + 1, last=page.stop))
     pager = _pager(query, page, pages, total=total, searcher=searcher)
     if pager is not None:

@@ -62,8 +62,10 @@ def plan(
     fixed: int,
     max_rows: int,
     budget: int = TEXT_BUDGET,
+    through: int | None = None,
 ) -> list[range]:
-    """Consecutive pages (ranges of row indexes) covering every row once.
+    """Consecutive pages (ranges of row indexes) covering every row once (with ``through``: only up to the page
+    holding that row, all a page and its Prev/Next need; the costs of later rows are never asked for).
 
     ``groups[i]`` is the file of row ``i`` (rows of a file are adjacent); a page shows a file's heading once, before
     its first row there (``continued`` when the file started on an earlier page). ``row_cost(i)`` and
@@ -84,6 +86,8 @@ def plan(
             used += cost
             end += 1
         pages.append(range(start, end))
+        if through is not None and end > through:
+            break
         start = end
     return pages
 
