@@ -166,9 +166,11 @@ def _footer(result: SearchResult, *, now: float, first: int, last: int) -> Block
 
 
 def _pager(query: str, page: range, pages: list[range], *, total: int, searcher: str | None) -> Block | None:
-    # ``pages`` ends at ``page`` or later (``_layout``); Next needs only where ``page`` stops
     """◀ Prev / Next ▶ (each carrying the whole query and the first row of its page), or, when the query cannot fit
-    in a button, a note saying the search cannot be paged: never a button that would run another search."""
+    in a button, a note saying the search cannot be paged: never a button that would run another search.
+
+    ``pages`` runs at least through ``page`` (``_layout``): Next needs only where ``page`` stops.
+    """
     index = pages.index(page)
     targets = [
         (PAGE_PREV_ACTION, PAGER_LABELS[0], pages[index - 1].start if index > 0 else None),
