@@ -2,18 +2,21 @@
 
 No I/O, no clock (``now`` is passed in), no config. Every cluster- or user-supplied string is either ``plain_text``
 (paths: rendered literally, ``emoji`` off) or escaped with ``bot.slack.text.escape`` inside ``verbatim`` mrkdwn.
-A message never has more than 50 blocks: results are paged ``ROWS_PER_PAGE`` handles at a time, which with one file
-section per row in the worst case plus header, byline, notes, footer and pager stays at 45.
+A message never has more than 50 blocks: results are paged at most ``ROWS_PER_PAGE`` handles at a time, which with one
+file section per row in the worst case plus header, byline, notes, footer and pager stays at 45. Pages are also cut
+by size (``bot.slack.pages``), so no page carries more text than Slack accepts in one message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.locks.models import FileGroup, HandleRef, LockRow, SearchResult
 from bot.locks.shares import ShareLocation
 from bot.locks.timefmt import format_duration
+from bot.slack.pages import TEXT_BUDGET, length, page_of, plan, shrink, text_size
 from bot.slack.refs import encode_page, encode_ref
 from bot.slack.text import clip, clock_time, code, escape_clip, mention
 
@@ -30,6 +33,7 @@ PAGER_BLOCK = "qlocks-pager"
 FILE_BLOCK = "file-{n}"
 ROW_BLOCK = "row-{n}"
 ROWS_PER_PAGE = 20
+PAGER_LABELS = ("◀ Prev", "Next ▶")
 MAX_BLOCKS = 50
 MAX_RESULTS = 500  # more handles than this: "query too broad", not 25+ pages of buttons
 
@@ -156,73 +160,115 @@ def _footer(result: SearchResult, *, now: float, first: int, last: int) -> Block
         else f"{result.scanned_handles:,} handle{'s' if result.scanned_handles != 1 else ''} scanned",
     ]
     total = result.total_handles
-    if total > ROWS_PER_PAGE:
+    if total and (first > 1 or last < total):
         parts.append(f"showing {first}–{last} of {total}")
     return {"type": "context", "block_id": FOOTER_BLOCK, "elements": [mrkdwn(" · ".join(parts))]}
 
 
-def _pager(query: str, offset: int, total: int, *, searcher: str | None) -> Block | None:
+def _pager(query: str, page: range, pages: list[range], *, total: int, searcher: str | None) -> Block | None:
+    """◀ Prev / Next ▶ (each carrying the whole query and the first row of its page), or, when the query cannot fit
+    in a button, a note saying the search cannot be paged: never a button that would run another search.
+
+    ``pages`` runs at least through ``page`` (``_layout``): Next needs only where ``page`` stops.
+    """
+    index = pages.index(page)
+    targets = [
+        (PAGE_PREV_ACTION, PAGER_LABELS[0], pages[index - 1].start if index > 0 else None),
+        (PAGE_NEXT_ACTION, PAGER_LABELS[1], page.stop if page.stop < total else None),
+    ]
     buttons: list[dict[str, Any]] = []
-    if offset > 0:
+    for action_id, label, offset in targets:
+        if offset is None:
+            continue
+        value = encode_page(query, offset, searcher=searcher)
+        if value is None:
+            return _unpageable(page, total=total, length=len(query))
         buttons.append(
             {
                 "type": "button",
-                "action_id": PAGE_PREV_ACTION,
-                "text": {"type": "plain_text", "text": "◀ Prev"},
-                "value": encode_page(query, max(0, offset - ROWS_PER_PAGE), searcher=searcher),
-            }
-        )
-    if offset + ROWS_PER_PAGE < total:
-        buttons.append(
-            {
-                "type": "button",
-                "action_id": PAGE_NEXT_ACTION,
-                "text": {"type": "plain_text", "text": "Next ▶"},
-                "value": encode_page(query, offset + ROWS_PER_PAGE, searcher=searcher),
+                "action_id": action_id,
+                "text": {"type": "plain_text", "text": label},
+                "value": value,
             }
         )
     return {"type": "actions", "block_id": PAGER_BLOCK, "elements": buttons} if buttons else None
 
 
-def clamp_offset(offset: int, total: int) -> int:
-    """A page start that exists: a multiple of ``ROWS_PER_PAGE`` within ``0..total-1``."""
-    if total <= 0:
-        return 0
-    offset = max(0, min(offset, total - 1))
-    return offset - offset % ROWS_PER_PAGE
+def _unpageable(page: range, *, total: int, length: int) -> Block:
+    text = (
+        f"⚠️ This search ({length:,} characters) is too long to page through from Slack: these are handles "
+        f"{page.start + 1}–{page.stop} of {total:,}. Search for a shorter part of the path to see the others."
+    )
+    return {"type": "context", "block_id": PAGER_BLOCK, "elements": [mrkdwn(text)]}
+
+
+def _layout(result: SearchResult, row: Callable[[int], Block], *, fixed: int, through: int) -> list[range]:
+    """The result's pages up to the one holding row ``through``: at most ``ROWS_PER_PAGE`` rows, and no more text
+    than Slack takes (``bot.slack.pages``)."""
+    groups = [i for i, group in enumerate(result.files) for _ in group.rows]
+    headings: dict[tuple[int, bool], int] = {}
+
+    def heading_cost(i: int, continued: bool) -> int:
+        if (i, continued) not in headings:
+            block = file_block(i, result.files[i], continued=continued, cluster=result.cluster)
+            headings[i, continued] = text_size(block)
+        return headings[i, continued]
+
+    return plan(
+        groups,
+        row_cost=lambda n: text_size(row(n)),
+        heading_cost=heading_cost,
+        fixed=fixed,
+        max_rows=ROWS_PER_PAGE,
+        through=through,
+    )
 
 
 def search_message(result: SearchResult, *, searcher: str | None, offset: int, now: float) -> Message:
-    """The in-channel answer to a search: header, byline, one page of files and handle rows, footer, pager."""
+    """The in-channel answer to a search: header, byline, one page of files and handle rows, footer, pager.
+
+    Pages hold at most ``ROWS_PER_PAGE`` rows and fit Slack's limit on a message's text; ``offset`` is any row of
+    the page to show (Prev/Next carry the first one).
+    """
     total = result.total_handles
     query = result.query.text
     s = "s" if total != 1 else ""
     if total == 0:
         return _empty_message(result, searcher=searcher, now=now)
-    offset = clamp_offset(offset, total)
     text = f"{total} open handle{s} on {len(result.files)} file{'s' if len(result.files) != 1 else ''} for {query}"
-    blocks: list[Block] = [
+    top: list[Block] = [
         {"type": "header", "block_id": HEADER_BLOCK, "text": plain(text, 150)},
         _byline(result, searcher),
         *_notes(result),
     ]
-    n = 0
-    end = offset + ROWS_PER_PAGE
-    for file_index, group in enumerate(result.files):
-        if n + len(group.rows) <= offset:
-            n += len(group.rows)
-            continue
-        if n >= end:
-            break
-        blocks.append(file_block(file_index, group, continued=n < offset, cluster=result.cluster))
-        for row in group.rows:
-            if offset <= n < end:
-                blocks.append(row_block(n, row, searcher=searcher, cluster=result.cluster))
-            n += 1
-    blocks.append(_footer(result, now=now, first=offset + 1, last=min(end, total)))
-    pager = _pager(query, offset, total, searcher=searcher)
+    listed = [(i, group, row) for i, group in enumerate(result.files) for row in group.rows]
+    rendered: dict[int, Block] = {}
+
+    def row(n: int) -> Block:  # rendered once, when the layout or the page needs it
+        if n not in rendered:
+            rendered[n] = row_block(n, listed[n][2], searcher=searcher, cluster=result.cluster)
+        return rendered[n]
+
+    widest_pager = max(  # what the pager can cost on any page: both buttons, or the note in their place
+        sum(map(length, PAGER_LABELS)),
+        text_size(_unpageable(range(total - 1, total), total=total, length=len(query))),
+    )
+    fixed = text_size(top) + text_size(_footer(result, now=now, first=total, last=total)) + widest_pager
+    pages = _layout(result, row, fixed=fixed, through=max(0, offset))
+    page = pages[page_of(pages, offset)]
+    blocks = list(top)
+    for n in page:
+        file_index, group, _ = listed[n]
+        if n == page.start or listed[n - 1][0] != file_index:
+            continued = n == page.start and n > 0 and listed[n - 1][0] == file_index
+            blocks.append(file_block(file_index, group, continued=continued, cluster=result.cluster))
+        blocks.append(row(n))
+    blocks.append(_footer(result, now=now, first=page.start + 1, last=page.stop))
+    pager = _pager(query, page, pages, total=total, searcher=searcher)
     if pager is not None:
         blocks.append(pager)
+    if text_size(blocks) > TEXT_BUDGET:  # one row too big on its own: the last resort clips its display texts
+        shrink(blocks)
     return Message(text=escape_clip(text, 3000), blocks=blocks)
 
 

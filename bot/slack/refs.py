@@ -8,6 +8,11 @@ Close value: compact JSON ``{"v":2,"c":cluster,"s":searcher,"l":location,"f":fil
 "i":client_ip}`` (``i`` null when the search could not tell the client; version 1 buttons carried no client and are
 refused as "from an older version");
 when that is too long (deep paths), the same JSON zlib-compressed and base64url-encoded behind a ``z1:`` prefix.
+
+Page value: ``{"v":2,"q":query,"o":offset,"s":searcher}``, compressed the same way when long. It carries the whole
+query (stateless: any replica, after any restart, re-runs exactly the search that was shown); a query that cannot
+fit even compressed gets no buttons (``None``), never a cut query. Version-1 page values (``{"q","offset","s"}``,
+whose query was cut when long) are refused as "from an older version".
 """
 
 from __future__ import annotations
@@ -25,8 +30,10 @@ from bot.slack.text import slack_id
 
 MAX_VALUE = 2000  # Block Kit button value limit
 _MAX_INFLATED = 16 * 1024  # a decoded close value never needs more; bounds decompression
+_MAX_PAGE_INFLATED = 32 * 1024  # a 4,096-character query, every character doubled by JSON or 4 bytes of UTF-8
 _ZPREFIX = "z1:"
 _VERSION = 2
+_PAGE_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +72,7 @@ def encode_ref(ref: HandleRef, *, searcher: str | None, cluster: str) -> str | N
             "i": ref.client_ip,
         }
     )
-    if len(raw) <= MAX_VALUE:
-        return raw
-    if (
-        len(raw.encode("utf-8")) > _MAX_INFLATED
-    ):  # decode_ref would refuse it: no button rather than a dead one
-        return None
-    packed = base64.urlsafe_b64encode(zlib.compress(raw.encode("utf-8"), 9)).decode("ascii")
-    value = _ZPREFIX + packed
-    return value if len(value) <= MAX_VALUE else None
+    return _pack(raw, _MAX_INFLATED)
 
 
 def _load_object(text: str) -> dict[str, Any]:
@@ -86,11 +85,11 @@ def _load_object(text: str) -> dict[str, Any]:
     return obj
 
 
-def _inflate(packed: str) -> str:
+def _inflate(packed: str, limit: int = _MAX_INFLATED) -> str:
     try:
         data = base64.urlsafe_b64decode(packed.encode("ascii"))
         inflater = zlib.decompressobj()
-        raw = inflater.decompress(data, _MAX_INFLATED)
+        raw = inflater.decompress(data, limit)
     except (ValueError, binascii.Error, zlib.error, UnicodeEncodeError) as exc:
         raise ValueError("button value is not valid compressed data") from exc
     if inflater.unconsumed_tail or not inflater.eof:
@@ -139,22 +138,38 @@ def decode_ref(value: object) -> CloseButton:
     return CloseButton(ref=ref, searcher=searcher, cluster=_str_field(obj, "c"))
 
 
-def encode_page(query: str, offset: int, *, searcher: str | None) -> str:
-    """The Prev/Next value ``{"q": query, "offset": n, "s": searcher}`` (query clipped so it always fits)."""
-    value = _dumps({"q": query, "offset": offset, "s": slack_id(searcher)})
-    if len(value) > MAX_VALUE:  # the query is user text; keep the value valid, the button still pages
-        return encode_page(query[: len(query) - (len(value) - MAX_VALUE) - 8], offset, searcher=searcher)
-    return value
+def encode_page(query: str, offset: int, *, searcher: str | None) -> str | None:
+    """The Prev/Next value: the whole query, never a cut one, or None when it cannot fit in 2,000 characters.
+
+    Compact JSON ``{"v":2,"q":query,"o":offset,"s":searcher}``, or that JSON zlib-compressed behind ``z1:`` (long
+    queries, queries of backslashes and quotes that JSON doubles). None is rare (a long query of characters that do
+    not compress); the message then says the search cannot be paged instead of offering a button for another search.
+    """
+    raw = _dumps({"v": _PAGE_VERSION, "q": query, "o": offset, "s": slack_id(searcher)})
+    return _pack(raw, _MAX_PAGE_INFLATED)
+
+
+def _pack(raw: str, inflated_limit: int) -> str | None:
+    """``raw`` as it is when it fits a button, else compressed behind ``z1:`` when that fits; else None."""
+    if len(raw) <= MAX_VALUE:
+        return raw
+    data = raw.encode("utf-8")
+    if len(data) > inflated_limit:  # the decoder would refuse it: no button rather than a dead one
+        return None
+    value = _ZPREFIX + base64.urlsafe_b64encode(zlib.compress(data, 9)).decode("ascii")
+    return value if len(value) <= MAX_VALUE else None
 
 
 def decode_page(value: object) -> PageButton:
-    """Parse an untrusted Prev/Next value; ``ValueError`` on garbage."""
+    """Parse an untrusted Prev/Next value; ``ValueError`` on garbage and on values of older versions (whose query
+    may have been cut: running it would be another search)."""
     if not isinstance(value, str) or not value or len(value) > MAX_VALUE:
         raise ValueError("page value is empty or too long")
-    obj = _load_object(value)
-    if set(obj) != {"q", "offset", "s"}:
+    text = _inflate(value[len(_ZPREFIX) :], _MAX_PAGE_INFLATED) if value.startswith(_ZPREFIX) else value
+    obj = _load_object(text)
+    if obj.get("v") != _PAGE_VERSION or set(obj) != {"v", "q", "o", "s"}:
         raise ValueError("page value has an unknown format")
-    offset = obj["offset"]
+    offset = obj["o"]
     if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset <= 1_000_000:
         raise ValueError("page offset is not a small non-negative integer")
     searcher = obj["s"]

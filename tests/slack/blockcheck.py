@@ -31,8 +31,19 @@ def assert_escaped_mrkdwn(text: str) -> None:
     assert stripped.count("&") == len(_ENTITY.findall(stripped)), text
 
 
+# Slack's msg_blocks_too_long: roughly 12-13k characters of text across a message's blocks (undocumented; the lowest
+# report). Counted here on its own, independently of bot.slack.pages, in UTF-16 code units (an astral emoji is two).
+MAX_BLOCKS_TEXT = 12_000
+
+
+def blocks_text(blocks: Any) -> int:
+    """Characters of text in every text object of ``blocks``: sections, contexts, headers, buttons, confirms."""
+    return sum(len(t["text"].encode("utf-16-le")) // 2 for t in text_objects(blocks))
+
+
 def assert_valid_blocks(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     assert 0 < len(blocks) <= 50, len(blocks)
+    assert blocks_text(blocks) <= MAX_BLOCKS_TEXT, blocks_text(blocks)
     ids = [b["block_id"] for b in blocks if "block_id" in b]
     assert len(ids) == len(set(ids)), ids
     out = []

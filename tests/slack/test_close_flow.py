@@ -30,7 +30,7 @@ def test_full_flow_search_click_close(harness: Harness) -> None:
     other = _open(h, user="erin", ip="10.9.8.8")
     audit_at_post: list[int] = []
     h.fake.on_call = lambda call: (
-        audit_at_post.append(len(h.audit.read())) if call.method == "chat.postMessage" else None
+        audit_at_post.append(len(h.audit.read())) if call.key and call.key.startswith("click") else None
     )
 
     message = h.search("budget-q3.xlsx")
@@ -48,7 +48,7 @@ def test_full_flow_search_click_close(harness: Harness) -> None:
     # exactly that handle is gone from the cluster; the other client's handle on the same file is untouched
     assert location not in h.open_locations() and other in h.open_locations()
     # the row is replaced in place; the counts drop by one (header, the file's line, the text); the rest unchanged
-    (update,) = h.posted(name)
+    update, note = h.posted(name)
     assert update["replace_original"] is True
     new_blocks = _blocks(update)
     assert_valid_blocks(new_blocks)
@@ -67,10 +67,10 @@ def test_full_flow_search_click_close(harness: Harness) -> None:
         else:
             assert new == old
     assert update["text"].startswith("1 open handle on 1 file")
-    # one line in the channel: who closed which file held by whom on which client, mentioning the searcher
-    (post,) = h.calls("chat.postMessage")
-    assert post.body["channel"] == OPS
-    line = post.body["text"]
+    # one line in the channel, through the click's response_url (a new in_channel message, not a replacement):
+    # who closed which file held by whom on which client, mentioning the searcher
+    assert note["response_type"] == "in_channel" and note["replace_original"] is False
+    line = note["text"]
     assert (
         f"<@{ADMIN}>" in line
         and PATH in line
@@ -78,8 +78,10 @@ def test_full_flow_search_click_close(harness: Harness) -> None:
         and "10.9.8.7" in line
         and f"<@{USER}>" in line
     )
-    # the audit record was on disk before Slack was told
-    assert audit_at_post == [1]
+    assert _closed_lines(h) == [line]
+    assert h.calls("chat.postMessage") == []
+    # the audit record was on disk before Slack was told anything
+    assert audit_at_post == [1, 1]
     (record,) = h.audit.read()
     assert record["result"] == "closed" and record["user_id"] == ADMIN and record["channel_id"] == OPS
     assert record["file"] == PATH and record["location"] == location and record["holder"] == "dana"
@@ -189,7 +191,7 @@ def test_double_click_closes_once(harness: Harness) -> None:
     (reply,) = h.posted(second)
     assert reply["response_type"] == "ephemeral" and "already closed by" in reply["text"]
     assert [r["result"] for r in h.audit.read()] == ["closed", "duplicate"]
-    assert len(h.calls("chat.postMessage")) == 1
+    assert len(_closed_lines(h)) == 1
 
 
 def test_concurrent_clicks_close_once(harness: Harness) -> None:
@@ -216,17 +218,100 @@ def test_concurrent_clicks_close_once(harness: Harness) -> None:
     assert results == ["closed", "duplicate", "duplicate", "duplicate"]
 
 
-def test_channel_post_failure_still_audited_and_user_told(harness: Harness) -> None:
+def _closed_lines(h: Harness) -> list[str]:
+    """The who-closed-what lines the channel shows (however they were posted)."""
+    return [m.text for m in h.fake.channel.messages() if not m.ephemeral and m.text.startswith("🔓")]
+
+
+def _in_channel(body: dict[str, Any]) -> bool:
+    return body.get("response_type") == "in_channel"
+
+
+def test_private_channel_gets_the_line_through_the_response_url(make_harness: Any) -> None:
+    """In a private channel (DM, group DM) the bot is not in, chat.postMessage answers not_in_channel: the line
+    goes through the click's response_url, and nobody is told to invite the bot."""
+    h: Harness = make_harness()
+    h.fake.channel.private, h.fake.channel.bot_member = True, False
+    location = _open(h)
+    message = h.search("budget-q3.xlsx")
+    _, name = h.click(message, user=ADMIN, block_id=h.row_of(message, location))
+    assert location not in h.open_locations()
+    update, note = h.posted(name)
+    assert update["replace_original"] is True
+    assert _in_channel(note) and note["replace_original"] is False and PATH in note["text"]
+    assert _closed_lines(h) == [note["text"]]
+    assert all(c.ok for c in h.fake.calls), [c for c in h.fake.calls if not c.ok]
+    assert h.calls("chat.postMessage") == []
+    assert h.audit.read()[0]["result"] == "closed"
+
+
+def test_private_channel_old_path_fails_for_the_right_reason(make_harness: Any) -> None:
+    """The knob is real: a chat.postMessage in that channel is refused with not_in_channel."""
+    h: Harness = make_harness()
+    h.fake.channel.private, h.fake.channel.bot_member = True, False
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    from tests.slack.conftest import BOT_TOKEN
+
+    try:
+        WebClient(token=BOT_TOKEN, base_url=h.fake.api_url).chat_postMessage(channel=OPS, text="x")
+    except SlackApiError as exc:
+        assert exc.response["error"] == "not_in_channel"
+    else:
+        raise AssertionError("chat.postMessage was accepted in a private channel the bot is not in")
+    h.fake.channel.bot_member = True  # invited: then it works
+    WebClient(token=BOT_TOKEN, base_url=h.fake.api_url).chat_postMessage(channel=OPS, text="x")
+
+
+def test_response_url_failing_falls_back_to_chat_post_message(harness: Harness) -> None:
     h = harness
     location = _open(h)
-    h.fake.fail("chat.postMessage", "not_in_channel")
     message = h.search("budget-q3.xlsx")
+    h.fake.fail_response_urls(500, when=_in_channel)  # the row replacement goes through; the line does not
+    _, name = h.click(message, user=ADMIN, block_id=h.row_of(message, location))
+    assert location not in h.open_locations()
+    (post,) = h.calls("chat.postMessage")
+    assert post.ok and post.body["channel"] == OPS and PATH in post.body["text"]
+    assert _closed_lines(h) == [post.body["text"]]
+    replies = h.posted(name)
+    assert replies[0]["replace_original"] is True and _in_channel(replies[1])  # tried first, refused
+    assert len(replies) == 2  # no warning: the line got through
+    assert h.audit.read()[0]["result"] == "closed"
+
+
+def test_both_failing_still_audited_and_user_told(make_harness: Any) -> None:
+    h: Harness = make_harness()
+    h.fake.channel.private, h.fake.channel.bot_member = True, False  # chat.postMessage: not_in_channel
+    location = _open(h)
+    message = h.search("budget-q3.xlsx")
+    h.fake.fail_response_urls(404, when=_in_channel)
     _, name = h.click(message, user=ADMIN, block_id=h.row_of(message, location))
     assert location not in h.open_locations()
     assert h.audit.read()[0]["result"] == "closed"
     replies = h.posted(name)
     assert replies[0]["replace_original"] is True  # the row still shows who closed it
-    assert "not_in_channel" in replies[1]["text"] and replies[1]["response_type"] == "ephemeral"
+    warning = replies[-1]
+    assert warning["response_type"] == "ephemeral" and warning["replace_original"] is False
+    assert "closed and audited" in warning["text"] and "not_in_channel" in warning["text"]
+    assert _closed_lines(h) == []
+    assert len(replies) <= 5  # within the click's response_url budget
+
+
+def test_both_failing_and_no_audit_log_says_both(harness: Harness) -> None:
+    h = harness
+    location = _open(h)
+    message = h.search("budget-q3.xlsx")
+    h.fake.fail_response_urls(500, when=_in_channel)
+    h.fake.fail("chat.postMessage", "ratelimited")
+    h.audit.path.mkdir()  # the audit log cannot be written (a directory is in its place; root or not)
+    _, name = h.click(message, user=ADMIN, block_id=h.row_of(message, location))
+    assert location not in h.open_locations()
+    texts = [r["text"] for r in h.posted(name) if r.get("response_type") == "ephemeral"]
+    assert any("ratelimited" in t for t in texts) and any(
+        "audit log could not be written" in t for t in texts
+    )
+    assert len(h.posted(name)) <= 5
 
 
 def test_garbage_and_foreign_buttons_close_nothing(harness: Harness) -> None:
@@ -257,7 +342,7 @@ def test_escaping_end_to_end(harness: Harness) -> None:
     assert any(escape(path) in t for t in plain)  # escaped like every text field; Slack shows it as it is
     _, name = h.click(message, user=ADMIN, block_id=h.row_of(message, location))
     assert_valid_blocks(h.posted(name)[0]["blocks"])
-    line = h.calls("chat.postMessage")[0].body["text"]
+    line = h.posted(name)[1]["text"]
     assert "&lt;!channel&gt; &amp; &lt;@U123ABCDE&gt;" in line and "<!channel>" not in line
     assert "<@U123ABCDE>" not in line
 

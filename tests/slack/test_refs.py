@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import zlib
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.locks.models import HandleRef
-from bot.slack.refs import MAX_VALUE, decode_page, decode_ref, encode_page, encode_ref
+from bot.slack.refs import MAX_VALUE, PageButton, decode_page, decode_ref, encode_page, encode_ref
 
 refs = st.builds(
     HandleRef,
@@ -76,23 +77,56 @@ def test_decode_rejects(value: object) -> None:
         decode_ref(value)
 
 
-@given(st.text(min_size=1, max_size=5000), st.integers(min_value=0, max_value=100_000), searchers)
-def test_page_roundtrip(query: str, offset: int, searcher: str | None) -> None:
+queries = st.one_of(
+    st.text(min_size=1, max_size=4096),
+    st.text(alphabet='\\"/ab', min_size=1, max_size=4096),  # what JSON doubles
+    st.builds(lambda n, c: c * n, st.integers(1, 4096), st.sampled_from(["\\", '"', "a", "é", "😀"])),
+)
+
+
+@given(queries, st.integers(min_value=0, max_value=100_000), searchers)
+def test_page_value_carries_the_whole_query_or_nothing(query: str, offset: int, searcher: str | None) -> None:
+    """Regression: long queries were cut to fit (Next ran another search; all-backslash ones cut to "")."""
     value = encode_page(query, offset, searcher=searcher)
+    if value is None:  # only when even the compressed form cannot fit
+        raw = json.dumps({"q": query}, ensure_ascii=False)
+        assert len(raw) > MAX_VALUE and len(zlib.compress(raw.encode("utf-8"), 9)) * 4 // 3 > MAX_VALUE - 60
+        return
     assert len(value) <= MAX_VALUE
     page = decode_page(value)
-    assert page.offset == offset and page.searcher == searcher
-    assert query.startswith(page.query)
+    assert page == PageButton(query=query, offset=offset, searcher=searcher)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["\\" * 4096, '"' * 4096, '\\"' * 1365, "x" + "/very long folder name" * 180, "é" * 4096, "😀" * 4096],
+)
+def test_long_and_doubled_queries_round_trip_compressed(query: str) -> None:
+    value = encode_page(query, 40, searcher="U012AB3CD")
+    assert value is not None and value.startswith("z1:") and len(value) <= MAX_VALUE
+    assert decode_page(value).query == query
+
+
+def test_an_incompressible_long_query_gets_no_value() -> None:
+    rng = random.Random(7)
+    query = "".join(chr(rng.randrange(0x4E00, 0x9FFF)) for _ in range(2500))
+    assert encode_page(query, 20, searcher=None) is None
 
 
 @pytest.mark.parametrize(
     "value",
     [
-        '{"q":"a","offset":-1,"s":null}',
-        '{"q":"a","offset":true,"s":null}',
-        '{"q":"","offset":0,"s":null}',
+        '{"q":"a","offset":20,"s":null}',  # version 1: its query may have been cut
+        '{"v":2,"q":"a","o":-1,"s":null}',
+        '{"v":2,"q":"a","o":true,"s":null}',
+        '{"v":2,"q":"","o":0,"s":null}',
+        '{"v":2,"q":"a","o":0,"s":"<!channel>"}',
+        '{"v":3,"q":"a","o":0,"s":null}',
+        '{"v":2,"q":"a","o":0,"s":null,"x":1}',
         "{",
         "7",
+        "z1:!!!",
+        "z1:" + base64.urlsafe_b64encode(zlib.compress(b'{"v":2,"q":"' + b"a" * 40_000 + b'"}')).decode(),
     ],
 )
 def test_decode_page_rejects(value: str) -> None:

@@ -3,8 +3,9 @@
 Both ack at once and do the rest on ``deps.run`` (``bot.slack.background``).
 Close: ack -> decode the (untrusted) button -> authorize (deny by default) -> double-click guard -> ``LockService.close``
 (which re-checks the handle and closes exactly that location, never retried) -> audit (fsync'd, before any Slack post)
--> replace that row in the message -> one line in the channel. Anything short of "closed" is explained ephemerally
-and the list stays as it was.
+-> replace that row in the message -> one line in the channel (through the click's response_url, which needs no
+channel membership; ``chat.postMessage`` if that fails). Anything short of "closed" is explained ephemerally and the
+list stays as it was.
 """
 
 from __future__ import annotations
@@ -199,21 +200,39 @@ def close_handle(deps: Deps, *, body: Body, client: WebClient, respond: Respond)
             row=outcome.row,
         ),
     )
-    try:
-        client.chat_postMessage(
-            channel=attempt.channel_id or "",
-            text=messages.closed_line(record),
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-    except SlackApiError as exc:
-        logger.warning("chat.postMessage failed: %s", exc.response.get("error"))
-        _ephemeral(respond, messages.post_failed(str(exc.response.get("error") or "error")))
-    except (SlackClientError, OSError) as exc:
-        logger.warning("chat.postMessage failed: %s", type(exc).__name__)
-        _ephemeral(respond, messages.post_failed(type(exc).__name__))
+    _announce(record, client=client, respond=respond, channel=attempt.channel_id)
     if not audited:
         _ephemeral(respond, messages.audit_failed())
+
+
+def _announce(record: AuditRecord, *, client: WebClient, respond: Respond, channel: str | None) -> None:
+    """The channel's who-closed-what line: through the click's response_url first (``in_channel``, a new message),
+    which works in private channels, DMs and group DMs the bot is not a member of (``chat:write.public`` covers
+    public channels only); through ``chat.postMessage`` when that post fails; a warning to the clicker when both do.
+
+    The click's response_url takes 5 posts: the row replacement used one, this line one, and the warnings below
+    (this one and the audit one) at most two more.
+    """
+    line = messages.closed_line(record)
+    sent = reply(
+        respond,
+        text=line,
+        response_type="in_channel",
+        replace_original=False,
+        unfurl_links=False,
+        unfurl_media=False,
+    )
+    if sent:
+        return
+    try:
+        client.chat_postMessage(channel=channel or "", text=line, unfurl_links=False, unfurl_media=False)
+        return
+    except SlackApiError as exc:
+        error = str(exc.response.get("error") or "error")
+    except (SlackClientError, OSError) as exc:
+        error = type(exc).__name__
+    logger.warning("the close note could not be posted (response_url failed; chat.postMessage: %s)", error)
+    _ephemeral(respond, messages.post_failed(error))
 
 
 def _replace_row(body: Body, action: dict[str, Any], respond: Respond, *, new: dict[str, Any]) -> None:
@@ -248,7 +267,8 @@ def show_page(deps: Deps, *, body: Body, respond: Respond) -> None:
         _ephemeral(respond, messages.invalid_button())
         return
     try:
-        query = parse_query(page.query)  # the page button stores the plain text of the search
+        # the page button carries the whole text of the search; it is untrusted, so parsed (checked) again
+        query = parse_query(page.query)
     except QueryError as exc:
         _ephemeral(respond, messages.search_error(exc, cluster=deps.cluster))
         return
@@ -256,5 +276,7 @@ def show_page(deps: Deps, *, body: Body, respond: Respond) -> None:
     if result.matched_handles > MAX_RESULTS:
         _ephemeral(respond, messages.too_broad(result, MAX_RESULTS))
         return
+    # The same search gives the same pages; ``offset`` is the first row of the page asked for (the page holding
+    # it, if handles came or went since).
     message = search_message(result, searcher=page.searcher, offset=page.offset, now=deps.clock())
     reply(respond, text=message.text, blocks=message.blocks, replace_original=True)

@@ -170,12 +170,69 @@ def test_failing_response_urls(fake: FakeSlack) -> None:
     assert [c.status for c in fake.responses("r")] == [500, 200]
 
 
+def test_failing_only_some_response_url_posts(fake: FakeSlack) -> None:
+    hook = WebhookClient(fake.response_url("r", user="U0DANA"))
+    fake.fail_response_urls(404, count=1, when=lambda body: body.get("response_type") == "in_channel")
+    assert hook.send(text="private").status_code == 200  # not matched: goes through
+    assert hook.send(text="public", response_type="in_channel").status_code == 404
+    assert hook.send(text="public", response_type="in_channel").status_code == 200  # count used up
+    assert [c.status for c in fake.responses("r")] == [200, 404, 200]
+
+
+def _section(text: str) -> dict[str, object]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def test_blocks_over_12k_characters_of_text_are_refused(fake: FakeSlack) -> None:
+    """Slack's msg_blocks_too_long: each section within 3,000, together over ~12k (button and confirm texts too)."""
+    client = _client(fake)
+    button = {"type": "button", "action_id": "b", "value": "v" * 2000,
+              "text": {"type": "plain_text", "text": "x" * 75}}  # fmt: skip
+    fits = [_section("a" * 3000) for _ in range(4)]
+    client.chat_postMessage(channel=CHANNEL, text="t", blocks=fits)  # exactly 12,000, values not counted
+    over = [*fits[:3], {**_section("a" * 2926), "accessory": button}]
+    with pytest.raises(SlackApiError) as err:
+        client.chat_postMessage(channel=CHANNEL, text="t", blocks=over)
+    assert err.value.response["error"] == "msg_blocks_too_long"
+    astral = [*fits[:3], _section("😀" * 1500 + "a")]  # an emoji outside the BMP counts twice
+    with pytest.raises(SlackApiError):
+        client.chat_postMessage(channel=CHANNEL, text="t", blocks=astral)
+    hook = WebhookClient(fake.response_url("r", user="U0DANA"))
+    assert (hook.send(text="t", blocks=over).status_code, fake.responses("r")[-1].error) == (
+        400,
+        "msg_blocks_too_long",
+    )
+    # the channel shows Slack's refusals, as it does for other content errors
+    assert any("msg_blocks_too_long" in m.text for m in fake.channel.messages() if m.kind == "system")
+
+
+def test_private_channel_knob_refuses_web_api_posts_not_response_urls(fake: FakeSlack) -> None:
+    fake.channel.private, fake.channel.bot_member = True, False
+    client = _client(fake)
+    for call in (
+        lambda: client.chat_postMessage(channel=CHANNEL, text="x"),
+        lambda: client.chat_postEphemeral(channel=CHANNEL, user="U0DANA", text="x"),
+        lambda: client.chat_update(channel=CHANNEL, ts="1.000001", text="x"),
+    ):
+        with pytest.raises(SlackApiError) as err:
+            call()
+        assert err.value.response["error"] == "not_in_channel"
+    hook = WebhookClient(fake.response_url("r", user="U0DANA", source_ts=None))
+    assert (
+        hook.send(text="seen by all", response_type="in_channel", replace_original=False).status_code == 200
+    )
+    assert [m.text for m in fake.channel.messages() if not m.ephemeral] == ["seen by all"]
+    fake.channel.bot_member = True  # invited
+    assert client.chat_postMessage(channel=CHANNEL, text="x")["ok"] is True
+
+
 def test_on_call_runs_before_the_answer(fake: FakeSlack) -> None:
     seen: list[tuple[str, int]] = []
     fake.on_call = lambda call: seen.append((call.method, len(fake.calls)))
     _client(fake).auth_test()
     _client(fake).auth_test()
-    assert seen == [("auth.test", 0), ("auth.test", 1)]
+    WebhookClient(fake.response_url("r", user="U0DANA")).send(text="x")
+    assert seen == [("auth.test", 0), ("auth.test", 1), ("respond", 2)]
 
 
 def test_wait_for_wakes_on_a_call_and_times_out_without_one(fake: FakeSlack) -> None:

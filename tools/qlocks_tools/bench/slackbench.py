@@ -86,7 +86,20 @@ def _wait_above(rig: Rig, count: Callable[[Rig], int], above: int) -> bool:
 
 
 def _posts(rig: Rig) -> int:
-    return sum(1 for call in rig.slack.calls if call.method == "chat.postMessage")
+    """Close lines in the channel: through a click's response_url (in_channel), or chat.postMessage as fallback."""
+    return sum(
+        1
+        for call in rig.slack.calls
+        if call.ok
+        and (
+            call.method == "chat.postMessage"
+            or (
+                call.method == "respond"
+                and call.body.get("response_type") == "in_channel"
+                and str(call.body.get("text", "")).startswith("🔓")
+            )
+        )
+    )
 
 
 def _answers(rig: Rig) -> int:

@@ -5,13 +5,16 @@ at ``/api/`` and ``/respond/`` of the page's server through ``handle_http``). Ev
 a ``Call``; ``wait_for`` blocks (with a timeout, no sleeps) until the calls so far satisfy a predicate.
 
 Slack's rules where qlocks relies on them: the bot token must match (``not_authed`` / ``invalid_auth``), blocks must
-pass slack_sdk's Block Kit validators (``invalid_blocks``), ``chat.update`` works only on the app's own non-ephemeral
-messages, a response_url takes at most 5 posts within 30 minutes (then HTTP 404 ``used_url`` / ``expired_url``), and
-one from a click replaces the clicked message unless ``replace_original`` is false.
+pass slack_sdk's Block Kit validators (``invalid_blocks``) and carry at most ~12k characters of text
+(``msg_blocks_too_long``), ``chat.update`` works only on the app's own non-ephemeral messages, a response_url takes at
+most 5 posts within 30 minutes (then HTTP 404 ``used_url`` / ``expired_url``), and one from a click replaces the
+clicked message unless ``replace_original`` is false.
 
 Knobs: ``fail(method, error, count=)`` (the next ``count`` calls, or all, answer ``ok: false``),
-``fail_response_urls(status)``, ``groups`` (user group -> members), ``on_call`` (runs before a Web API call is
-answered, e.g. to look at the audit log right then).
+``fail_response_urls(status, count=, when=)``, ``channel.private`` / ``channel.bot_member`` (a private channel, DM or
+group DM the bot is not in: Web API posts there answer ``not_in_channel``; response_urls still work), ``groups``
+(user group -> members), ``on_call`` (runs before a Web API call or a response_url post is answered, e.g. to look at
+the audit log right then).
 """
 
 from __future__ import annotations
@@ -47,7 +50,14 @@ RESPONSE_URL_USES = 5
 RESPONSE_URL_TTL_S = 30 * 60
 # Errors about what the bot tried to post (not about who it is): the channel shows them, Slack would drop them.
 CONTENT_ERRORS = frozenset(
-    {"invalid_blocks", "invalid_blocks_format", "no_text", "msg_too_long", "invalid_arguments"}
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "no_text",
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "invalid_arguments",
+    }
 )
 
 
@@ -98,6 +108,8 @@ class FakeSlack:
         self._targets: dict[str, _Target] = {}
         self._failures: dict[str, tuple[str, int | None]] = {}
         self._response_status: int | None = None
+        self._response_count: int | None = None
+        self._response_when: Callable[[JsonDict], bool] | None = None
         self._loopback: Loopback | None = None
         self._methods: dict[str, Callable[[JsonDict], JsonDict]] = {
             "auth.test": self._auth_test,
@@ -157,10 +169,30 @@ class FakeSlack:
         with self._cond:
             self._failures[method] = (error, count)
 
-    def fail_response_urls(self, status: int | None) -> None:
-        """Every response_url post answers HTTP ``status`` (None: back to normal)."""
+    def fail_response_urls(
+        self,
+        status: int | None,
+        *,
+        count: int | None = None,
+        when: Callable[[JsonDict], bool] | None = None,
+    ) -> None:
+        """Response_url posts answer HTTP ``status`` (None: back to normal): all of them, or only those whose body
+        satisfies ``when`` (e.g. the in_channel ones), and only the next ``count`` such posts when given."""
         with self._cond:
             self._response_status = status
+            self._response_count = count
+            self._response_when = when
+
+    def _response_failure(self, body: Any) -> int | None:
+        with self._cond:
+            status, when = self._response_status, self._response_when
+            if status is None or (when is not None and not (isinstance(body, dict) and when(body))):
+                return None
+            if self._response_count is not None:
+                self._response_count -= 1
+                if self._response_count <= 0:
+                    self._response_status = None
+            return status
 
     # -- recorded calls ----------------------------------------------------------------------------------------
     @property
@@ -234,6 +266,8 @@ class FakeSlack:
         wanted = str(params.get("channel", ""))
         if wanted not in (self.channel.id, self.channel.name, "#" + self.channel.name):
             return "channel_not_found"
+        if self.channel.private and not self.channel.bot_member:
+            return "not_in_channel"
         return None
 
     def _message_json(self, msg: Message) -> JsonDict:
@@ -308,8 +342,9 @@ class FakeSlack:
 
     def respond(self, key: str, body: Any) -> tuple[int, str]:
         """Apply a post to ``/respond/<key>``; returns (HTTP status, body) as Slack would answer."""
-        with self._cond:
-            failing = self._response_status
+        if self.on_call is not None:
+            self.on_call(Call("respond", dict(body) if isinstance(body, dict) else {"body": body}, key=key))
+        failing = self._response_failure(body)
         status, answer = (failing, "internal_error") if failing else self._respond(key, body, count=True)
         return self._record_post("respond", key, body, status, answer)
 

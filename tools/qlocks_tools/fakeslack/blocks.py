@@ -1,4 +1,10 @@
-"""What Slack accepts as a message: Block Kit checked with slack_sdk's own validators, plus message-level rules."""
+"""What Slack accepts as a message: Block Kit checked with slack_sdk's own validators, plus message-level rules.
+
+Message-level rules slack_sdk does not check: at most 50 blocks, unique ``block_id``s, at most ``MAX_TEXT`` characters of
+``text``, and at most ``MAX_BLOCKS_TEXT`` characters of text across all blocks (``msg_blocks_too_long``: undocumented,
+reported at roughly 12-13k; every text object counts, section and context text, headers, button labels, confirm
+dialogs). Characters are counted in UTF-16 code units (an emoji outside the BMP counts twice), the stricter reading.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,20 @@ JsonDict = dict[str, Any]
 
 MAX_BLOCKS = 50
 MAX_TEXT = 40_000
+MAX_BLOCKS_TEXT = 12_000
+
+
+def blocks_text_length(obj: Any) -> int:
+    """Characters of text in every text object (``{"type": "plain_text"|"mrkdwn", "text": ...}``) within ``obj``."""
+    if isinstance(obj, dict):
+        own = obj.get("text") if obj.get("type") in ("plain_text", "mrkdwn") else None
+        total = len(own.encode("utf-16-le")) // 2 if isinstance(own, str) else 0
+        return total + sum(
+            blocks_text_length(v) for k, v in obj.items() if not (own is not None and k == "text")
+        )
+    if isinstance(obj, list):
+        return sum(blocks_text_length(v) for v in obj)
+    return 0
 
 
 def validate_blocks(blocks: Any) -> str | None:
@@ -37,6 +57,8 @@ def validate_blocks(blocks: Any) -> str | None:
             if block_id in seen:
                 return "invalid_blocks"
             seen.add(block_id)
+    if blocks_text_length(blocks) > MAX_BLOCKS_TEXT:
+        return "msg_blocks_too_long"
     return None
 
 

@@ -76,9 +76,15 @@ class Channel:
         name: str = "storage-ops",
         users: tuple[User, ...] = DEFAULT_USERS,
         clock: Callable[[], float] = time.time,
+        private: bool = False,
+        bot_member: bool = True,
     ) -> None:
         self.id = channel_id
         self.name = name
+        # Knobs: a private channel, DM or group DM the bot is not a member of takes no Web API posts from it
+        # (``chat:write.public`` covers public channels only); response_urls still work there.
+        self.private = private
+        self.bot_member = bot_member
         self.users: dict[str, User] = {u.id: u for u in users}
         self._clock = clock
         self._messages: list[Message] = []
