@@ -15,13 +15,19 @@ $(STAMP): pyproject.toml tools/pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e ./tools
 	@rm -f $(VENV)/.installed-* && touch $@
 
-# Debian packages the browser test needs (headless Chromium). Installed only when missing.
+# Debian packages the browser test needs: headless Chromium, and a colour emoji font (the page and
+# docs/playground.png show the bot's emoji). Each is installed only when missing.
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian package chromium (browser test)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get install -y -q chromium >/dev/null 2>&1 || \
 	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium >/dev/null; }; }
+	@fc-list 2>/dev/null | grep -qi "Noto Color Emoji" || { \
+	  echo "installing Debian package fonts-noto-color-emoji (browser test, screenshot)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q fonts-noto-color-emoji >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q fonts-noto-color-emoji >/dev/null; }; }
 
 demo: $(STAMP)
 	$(PY) -m bot demo

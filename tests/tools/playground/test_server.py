@@ -307,6 +307,27 @@ def test_click_on_a_missing_button_or_someone_elses_ephemeral(
     assert p["actions"][0]["value"] == "2"
 
 
+def test_click_on_an_outdated_button_reaches_the_bot_as_it_was_shown(
+    playground: PlaygroundServer, fake_bot: FakeBot
+) -> None:
+    """As in Slack: the message changed after the page showed it; the click goes to the bot, which decides."""
+    ts = _posted_list(playground)
+    state(playground, ALEX.id)  # alex's page is shown the list and its Close button
+    gone = [{"type": "section", "block_id": "row-1", "text": {"type": "mrkdwn", "text": "Already gone"}}]
+    web(playground).chat_update(channel=playground.channel.id, ts=ts, text="list", blocks=gone)
+    click = {"as": ALEX.id, "ts": ts, "block_id": "row-1", "action_id": "close_handle", "value": "qumulo:1.2.3"}
+    assert page_post(playground, "/pg/action", click)["ok"] is True
+    p = fake_bot.next().payload
+    assert p["actions"][0]["value"] == "qumulo:1.2.3" and p["actions"][0]["block_id"] == "row-1"  # as shown
+    assert p["actions"][0]["text"]["text"] == "Close handle"
+    assert p["message"]["ts"] == ts and p["message"]["blocks"] == gone  # the message as it is now
+    # a button this user's page was never shown is not sent: not dana's (she has not looked), not a made-up value
+    for body in ({**click, "as": DANA.id}, {**click, "value": "qumulo:9.9.9"}):
+        resp = requests.post(playground.url + "/pg/action", json=body, timeout=5)
+        assert resp.status_code == 404 and "never showed" in resp.json()["error"]
+    assert fake_bot.received.empty()
+
+
 # -- page plumbing -----------------------------------------------------------------------------------------------
 def test_state_long_poll_wakes_on_change(playground: PlaygroundServer) -> None:
     version = state(playground, DANA.id)["version"]

@@ -118,6 +118,29 @@ def test_opened_from_another_client_shows_up_in_the_next_search(stack: Any) -> N
     assert bad.status_code == 400
 
 
+def _row_text(msg: Message, holder: str) -> str:
+    block_id = _row_of(msg, holder)
+    return next(str(b["text"]["text"]) for b in msg.blocks if b.get("block_id") == block_id)
+
+
+def test_each_open_from_another_client_is_a_new_client_just_opened(stack: Any) -> None:
+    """Two opens of one file are two rows the bot tells apart (holder, IP, host), each "open" for seconds."""
+    first, second = (_post(stack, "/pg/open-handle", {"path": FILE})["handle"] for _ in range(2))
+    assert (first["user"], second["user"]) == ("erin", "ravi")
+    assert first["client_ip"] != second["client_ip"] and first["host"] != second["host"]
+    listing = _search(stack, ALEX.id, FILE)
+    rows = [_row_text(listing, "erin"), _row_text(listing, "ravi")]
+    assert rows[0] != rows[1]
+    for row, opened in zip(rows, (first, second), strict=True):
+        assert f"`{opened['client_ip']}` ({opened['host']})" in row
+        # the client's SMB session started with the open: seconds, not the simulator's one-minute default
+        assert re.search(r"open \d{1,2}s · idle \d{1,2}s", row), row
+    # the pool cycles with new machines: a sixth open is erin again, from a second laptop
+    more = [_post(stack, "/pg/open-handle", {"path": FILE})["handle"] for _ in range(4)]
+    assert more[-1]["user"] == "erin" and more[-1]["host"] == "ERIN-MBP-2"
+    assert len({h["client_ip"] for h in [first, second, *more]}) == 6
+
+
 def test_bot_rejects_a_wrong_signature(stack: Any) -> None:
     stack.server.bot.signing_secret = "f" * 64  # the bot keeps its own secret: Bolt must answer 401
     result = _post(stack, "/pg/command", {"as": DANA.id, "text": "/qlocks help"})

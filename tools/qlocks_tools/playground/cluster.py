@@ -13,20 +13,29 @@ logger = logging.getLogger(__name__)
 
 JsonDict = dict[str, Any]
 
-OTHER_USER = "erin"  # who opens files "from another client"
-OTHER_HOST = "ERIN-MBP"
+# Who opens files "from another client": each open is a new client (its own IP, host name and SMB session, opened
+# now), so two opens of one file are two rows the bot tells apart by holder and client. The pool cycles; a second
+# round gets new machines ("ERIN-MBP-2").
+VISITORS: tuple[tuple[str, str], ...] = (
+    ("erin", "ERIN-MBP"),
+    ("ravi", "RAVI-SURFACE"),
+    ("noor", "NOOR-IMAC"),
+    ("felix", "FELIX-THINKPAD"),
+    ("keiko", "KEIKO-PC"),
+)
 
 
 class SimCluster:
     """Open handles as panel rows (path, user, client IP), and "open a file from another client"."""
 
-    def __init__(self, state: Any, *, other_user: str = OTHER_USER, other_host: str = OTHER_HOST) -> None:
+    def __init__(self, state: Any, *, visitors: tuple[tuple[str, str], ...] = VISITORS) -> None:
+        if not visitors:
+            raise ValueError("give at least one (user, host) visitor")
         self.state = (
             state  # qlocks_tools.simulator.state.ClusterState (duck-typed: no import at module level)
         )
-        self._other_user = other_user
-        self._other_host = other_host
-        self._other_ip: str | None = None
+        self._visitors = visitors
+        self._opens = 0
 
     def handles(self, filter_text: str, *, limit: int) -> tuple[int, list[JsonDict]]:
         """(how many handles match, the first ``limit`` of them as rows). Empty filter = all handles."""
@@ -38,16 +47,24 @@ class SimCluster:
         return len(rows), rows[:limit]
 
     def open_handle(self, path: str) -> JsonDict:
-        """Open ``path`` (created if missing) as another user from another client; returns the new handle's row."""
+        """Open ``path`` (created if missing) from the next visitor's new client; returns the new handle's row.
+
+        The client's SMB session starts now, so the bot shows it as "open 0s", not the simulator's default age.
+        """
         state = self.state
         with state.lock:
-            if self._other_ip is None:
-                self._other_ip = state.new_client_ip(self._other_host)
-            location = state.add_handle(path, user=self._other_user, client_ip=self._other_ip, write=True)
-        logger.info("playground: %s opened %s from %s (%s)", self._other_user, path, self._other_ip, location)
+            user, host = self._visitors[self._opens % len(self._visitors)]
+            rounds = self._opens // len(self._visitors)
+            self._opens += 1
+            if rounds:
+                host = f"{host}-{rounds + 1}"
+            ip = state.new_client_ip(host)
+            state.ensure_session(state.ensure_identity(user), ip, age_s=0.0)  # add_handle reuses this session
+            location = state.add_handle(path, user=user, client_ip=ip, write=True)
+        logger.info("playground: %s opened %s from %s (%s, %s)", user, path, ip, host, location)
         found = [row for row in self._rows() if row["location"] == location]
-        return found[0] if found else {"location": location, "path": path, "user": self._other_user,
-                                       "client_ip": self._other_ip, "host": self._other_host}  # fmt: skip
+        return found[0] if found else {"location": location, "path": path, "user": user, "client_ip": ip,
+                                       "host": host}  # fmt: skip
 
     def client_close(self, location: str) -> bool:
         """The client itself closes a handle (the app exits, the laptop sleeps): the bot's list goes stale."""

@@ -113,8 +113,10 @@ def make_handler(pg: PlaygroundServer) -> type[BaseHTTPRequestHandler]:
             if action == "command":
                 return self._json(pg.command(pg.user(body.get("as")), str(body.get("text", ""))))
             if action == "action":
+                value = body.get("value")
                 result = pg.action(pg.user(body.get("as")), ts=str(body.get("ts", "")),
-                                   block_id=str(body.get("block_id", "")), action_id=str(body.get("action_id", "")))  # fmt: skip
+                                   block_id=str(body.get("block_id", "")), action_id=str(body.get("action_id", "")),
+                                   value=None if value is None else str(value))  # fmt: skip
                 return self._json(result)
             if action == "open-handle":
                 return self._json(pg.open_handle(str(body.get("path", ""))))

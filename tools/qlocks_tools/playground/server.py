@@ -4,7 +4,9 @@ Routes (one ThreadingHTTPServer on loopback; request handling in ``qlocks_tools.
 - ``GET /``, ``GET /static/<name>``: the page (plain HTML/CSS/JS shipped in the package).
 - ``GET /pg/state?as=U&since=N&filter=...``: channel as ``U`` sees it + cluster panel; long-polls until version > N.
 - ``POST /pg/command {as, text}``: a typed line; ``/qlocks ...`` becomes a signed slash command to the bot.
-- ``POST /pg/action {as, ts, block_id, action_id}``: a button click becomes a signed ``block_actions`` request.
+- ``POST /pg/action {as, ts, block_id, action_id, value}``: a button click becomes a signed ``block_actions`` request.
+  As in Slack, a button the page showed that user is sent to the bot as it was shown, even if the message changed
+  since (the bot answers "already closed", "already gone"...); a button the user was never shown is refused.
 - ``POST /pg/open-handle {path}``: another client opens ``path`` on the simulated cluster.
 - ``POST /pg/client-close {location}``: a client closes its own handle (to make a listed row stale).
 - ``POST /api/<method>``, ``POST /respond/<key>``: the fake Slack (``qlocks_tools.fakeslack``) mounted here.
@@ -12,8 +14,11 @@ Routes (one ThreadingHTTPServer on loopback; request handling in ``qlocks_tools.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import logging
 import threading
+from collections import OrderedDict
 import time
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
@@ -38,6 +43,10 @@ logger = logging.getLogger(__name__)
 JsonDict = dict[str, Any]
 
 COMMAND = "/qlocks"
+MAX_SHOWN = 50_000  # buttons remembered as shown (oldest forgotten first)
+
+# (user id, message ts, block id, action id, value) of a button the page was sent
+ShownKey = tuple[str, str, str, str, str]
 
 
 class ClusterView(Protocol):
@@ -80,6 +89,8 @@ class PlaygroundServer:
             daemon=True,
         )
         self._stopped = False
+        self._shown: OrderedDict[ShownKey, JsonDict] = OrderedDict()  # the buttons each user's page was shown
+        self._shown_lock = threading.Lock()
 
     def start(self) -> PlaygroundServer:
         self._thread.start()
@@ -109,6 +120,7 @@ class PlaygroundServer:
         # snapshot below might have missed (a post between the two reads would not be shown until the next one).
         version = self.channel.version
         messages = [m.to_json() for m in self.channel.visible_to(user.id)]
+        self._remember_buttons(user, messages)
         users = {u.id: {"name": u.name, "real_name": u.real_name, "is_bot": u.is_bot, "is_admin": u.is_admin}
                  for u in self.channel.users.values()}  # fmt: skip
         cluster: JsonDict | None = None
@@ -156,17 +168,32 @@ class PlaygroundServer:
             "ms": round(reply.elapsed_ms, 1),
         }
 
-    def action(self, user: User, *, ts: str, block_id: str, action_id: str) -> JsonDict:
-        """A click on a button the user can see (after any confirm dialog in the page)."""
+    def action(self, user: User, *, ts: str, block_id: str, action_id: str, value: str | None = None) -> JsonDict:
+        """A click on a button the user was shown (after any confirm dialog in the page).
+
+        ``value`` names the button as the page showed it. Like Slack, the click goes to the bot even when the
+        message has changed since (the row was closed, the page was turned): the action is the button as shown,
+        the message is the message as it is now, and the bot decides what the click means. Without ``value``,
+        the button must be in the message now.
+        """
         message = self.channel.get(ts)
         if message is None or message.visible_to not in (None, user.id):
             raise PageError(404, "no such message")
-        if find_element(message.blocks, action_id=action_id, block_id=block_id) is None:
-            raise PageError(404, "no such button (the message may have changed)")
+        if value is None:
+            found = find_element(message.blocks, action_id=action_id, block_id=block_id)
+            element = found[1] if found is not None else None
+        else:
+            with self._shown_lock:
+                element = self._shown.get((user.id, ts, block_id, action_id, value))
+        if element is None:
+            raise PageError(404, "no such button (this message never showed it to you)")
         response_url = self.slack.response_url(user=user.id, source_ts=message.ts)
-        payload = click(message, action_id=action_id, block_id=block_id, response_url=response_url, user_id=user.id,
+        as_shown = dataclasses.replace(message, blocks=[{"type": "actions", "block_id": block_id, "elements": [element]}])
+        payload = click(as_shown, action_id=action_id, block_id=block_id, response_url=response_url, user_id=user.id,
                         user_name=user.name, channel_id=self.channel.id, channel_name=self.channel.name,
                         now=self._clock())  # fmt: skip
+        if "message" in payload:
+            payload["message"]["blocks"] = copy.deepcopy(message.blocks)  # the message as it is now
         reply = self.bot.post(block_actions_body(payload))
         logger.info("%s clicked %s/%s -> %s in %.0f ms", user.name, block_id, action_id, reply.status,
                     reply.elapsed_ms)  # fmt: skip
@@ -196,6 +223,24 @@ class PlaygroundServer:
             raise PageError(404, "no such handle")
         self.channel.touch()
         return {"ok": True}
+
+    def _remember_buttons(self, user: User, messages: list[JsonDict]) -> None:
+        """Record every button in ``messages`` as shown to ``user``: a later click on it reaches the bot."""
+        with self._shown_lock:
+            for message in messages:
+                for block in message["blocks"]:
+                    if not isinstance(block, dict):
+                        continue
+                    elements = [block.get("accessory"), *(block.get("elements") or [])]
+                    for element in elements:
+                        if not isinstance(element, dict) or element.get("type") != "button":
+                            continue
+                        key = (user.id, str(message["ts"]), str(block.get("block_id")),
+                               str(element.get("action_id")), str(element.get("value", "")))  # fmt: skip
+                        self._shown[key] = element
+                        self._shown.move_to_end(key)
+            while len(self._shown) > MAX_SHOWN:
+                self._shown.popitem(last=False)
 
     def _note(self, user: User, text: str) -> None:
         self.channel.post(user=SLACKBOT.id, text=slack_escape(text), kind="system", visible_to=user.id)

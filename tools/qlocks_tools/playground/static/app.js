@@ -16,7 +16,9 @@
     poll: null, // AbortController of the running long-poll
     dirty: false,
     scrolledOnce: false,
+    followUntil: 0, // after the user sends a command: keep the newest message in view until this time (ms)
   };
+  const FOLLOW_MS = 15000;
 
   /* Make container's children exactly `nodes`, moving only what is out of place. */
   function patchChildren(container, nodes) {
@@ -141,7 +143,7 @@
     for (const ts of [...rendered.keys()]) if (!seen.has(ts)) rendered.delete(ts);
     if (!nodes.length) nodes.push(el("div", "empty", "No messages yet. Try /qlocks search budget"));
     patchChildren(list, nodes);
-    if (nearBottom || !view.scrolledOnce) list.scrollTop = list.scrollHeight;
+    if (nearBottom || !view.scrolledOnce || Date.now() < view.followUntil) list.scrollTop = list.scrollHeight;
     view.scrolledOnce = true;
   }
 
@@ -197,7 +199,10 @@
     button.disabled = true;
     button.classList.add("busy");
     try {
-      const result = await postJson("/pg/action", { as: view.me, ts: message.ts, block_id: blockId, action_id: element.action_id });
+      // The button as this page showed it: if the message changed meanwhile, the bot still gets the click and
+      // answers it (as Slack does), rather than the page refusing it.
+      const click = { as: view.me, ts: message.ts, block_id: blockId, action_id: element.action_id, value: element.value === undefined ? "" : String(element.value) };
+      const result = await postJson("/pg/action", click);
       if (!result.ok) setStatus("Click not handled: " + (result.error || "HTTP " + result.status));
     } finally {
       button.disabled = false;
@@ -216,6 +221,7 @@
     if (search) setFilter(search[1].replace(/^(ip|host|user):/i, "").trim());
     input.disabled = true;
     setStatus("");
+    view.followUntil = Date.now() + FOLLOW_MS; // like Slack: what you send and its answer come into view
     try {
       const result = await postJson("/pg/command", { as: view.me, text });
       if (result.ok || result.error === "invalid_command") input.value = "";
@@ -301,6 +307,7 @@
     $("composer").addEventListener("submit", submitCommand);
     $("open-form").addEventListener("submit", openHandle);
     $("open-path").addEventListener("input", () => (view.openPathEdited = true));
+    for (const kind of ["wheel", "touchmove"]) $("messages").addEventListener(kind, () => (view.followUntil = 0), { passive: true });
     let timer = null;
     $("filter").addEventListener("input", () => {
       clearTimeout(timer);
