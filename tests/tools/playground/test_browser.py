@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from qlocks_tools.fakeslack import ALEX, DANA
@@ -26,7 +28,8 @@ from tests.tools.playground.conftest import TOKEN, UPDATE_SCREENSHOT, FakeBot, s
 pytestmark = pytest.mark.browser
 
 FILE = "/finance/2026/Q3/Q3 forecast.xlsx"  # a seeded anchor: dana (write), priya and marco (read)
-DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "playground.png"
+ROOT = Path(__file__).resolve().parents[3]
+DOCS_SCREENSHOT = ROOT / "docs" / "playground.png"  # the README's picture
 
 
 def _rows_on(stack: Any, path: str) -> list[dict[str, Any]]:
@@ -104,6 +107,7 @@ def test_story_search_refused_then_admin_closes(stack: Any, page: Any) -> None:
     assert stack.sim.state.handle_by_location(marco["location"]) is None
     assert [r["result"] for r in _audit(stack)] == ["denied", "closed"]
     shot = screenshot(page, "story-4-closed")
+    assert "](docs/playground.png)" in (ROOT / "README.md").read_text()  # the file refreshed is the one shown
     if UPDATE_SCREENSHOT or not DOCS_SCREENSHOT.exists():
         DOCS_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, DOCS_SCREENSHOT)
@@ -139,6 +143,122 @@ def test_stale_row_when_the_client_closed_it_first(stack: Any, page: Any) -> Non
     page.click("#open-button")
     page.locator("#handles tr", has_text="erin").wait_for()
     screenshot(page, "stale-handle")
+
+
+def test_narrow_window_scrolls_the_channel_to_each_new_result(stack: Any, page: Any) -> None:
+    """At 800 px the panel goes below the channel; the channel still scrolls itself to every new answer.
+
+    Each search also filters the panel (3 rows for the file, dozens for a user): the channel's height must not
+    follow the panel's, or a shrinking channel leaves the view "not at the bottom" and the next answer unseen.
+    """
+    page.set_viewport_size({"width": 800, "height": 900})
+    page.goto(stack.url)
+    page.locator("#handles tr").first.wait_for()
+    heights = []
+    for n, query in enumerate([FILE, "user:dana", "budget", FILE], start=1):
+        _search(page, f"/qlocks search {query}")
+        page.wait_for_function("n => document.querySelectorAll('.msg .bk-header').length >= n", arg=n)
+        # the newest answer's last line is in view inside the channel (polled: the page scrolls as it renders)
+        page.wait_for_function("""() => {
+          const list = document.getElementById("messages");
+          const last = [...list.querySelectorAll(".msg")].pop().getBoundingClientRect();
+          const box = list.getBoundingClientRect();
+          return last.bottom <= box.bottom + 1 && last.bottom > box.top;
+        }""")
+        heights.append(page.evaluate("document.getElementById('messages').clientHeight"))
+    sizes = page.evaluate("""() => { const l = document.getElementById("messages");
+      return {scroll: l.scrollHeight, client: l.clientHeight, doc: document.documentElement.scrollHeight,
+              win: innerHeight}; }""")
+    assert sizes["scroll"] > 3 * sizes["client"]  # there was something to scroll: the test is not vacuous
+    assert sizes["doc"] <= sizes["win"]  # the channel scrolls, not the page: the message box stays on screen
+    # the channel keeps its size whatever the panel shows
+    assert len(set(heights)) == 1 and heights[0] > 300, heights
+    assert page.locator("#composer-input").is_visible() and page.locator("#cluster").is_visible()
+    screenshot(page, "narrow-800")
+
+
+def test_a_click_on_an_outdated_button_is_answered_by_the_bot(stack: Any, page: Any) -> None:
+    """The row changed while the confirm dialog was open: the click still goes to the bot, which says why."""
+    page.goto(stack.url)
+    page.locator("#whoami button", has_text=ALEX.real_name).click()
+    page.locator("#whoami button[aria-pressed=true]", has_text=ALEX.real_name).wait_for()
+    _search(page, f"/qlocks search {FILE}")
+    button = page.locator(".bk-section", has_text="marco").locator("button.bk-danger")
+    button.click()
+    dialog = page.locator("dialog#confirm[open]")
+    dialog.wait_for()
+    # meanwhile alex closes the same handle from another Slack client (his phone): the message changes
+    ts = page.locator(".msg", has=button).get_attribute("data-ts")
+    phone = {
+        "as": ALEX.id,
+        "ts": ts,
+        "block_id": button.get_attribute("data-block-id"),
+        "action_id": "close_handle",
+    }
+    assert requests.post(stack.url + "/pg/action", json=phone, timeout=10).json()["ok"]
+    page.locator(".bk-section", has_text="Closed by @alex").wait_for()
+    assert button.count() == 0 and dialog.is_visible()
+    dialog.locator("#confirm-yes").click()  # the click on the button as it was shown
+    page.locator(".msg.ephemeral", has_text="already closed by @alex").wait_for()
+    assert page.locator("#status").inner_text() == ""  # the page refused nothing itself
+    assert [r["result"] for r in _audit(stack)] == ["closed", "duplicate"]
+
+
+def test_two_opens_from_another_client_are_rows_the_bot_tells_apart(stack: Any, page: Any) -> None:
+    page.goto(stack.url)
+    before = len(_rows_on(stack, FILE))
+    page.fill("#filter", FILE)  # the panel lists the first 200 handles: show this file's
+    page.locator("#handle-count", has_text=f"{before} matching").wait_for()
+    for user in ("erin", "ravi"):
+        page.fill("#open-path", FILE)
+        page.click("#open-button")
+        page.locator("#handles tr", has_text=user).wait_for()
+    assert "ravi" in page.locator("#open-status").inner_text()
+    _search(page, f"/qlocks search {FILE}")
+    rows = page.locator(".msg:not(.ephemeral) .bk-section").filter(has=page.locator("button.bk-danger"))
+    rows.nth(before + 1).wait_for()
+    assert rows.count() == before + 2
+    erin, ravi = (rows.filter(has_text=f"{name} on ").inner_text() for name in ("erin", "ravi"))
+    assert "ERIN-MBP" in erin and "RAVI-SURFACE" in ravi
+    ips = [re.search(r"on (\S+)", text).group(1) for text in (erin, ravi)]  # type: ignore[union-attr]
+    assert ips[0] != ips[1]
+    for text in (erin, ravi):  # opened seconds ago, and it says so
+        assert re.search(r"open \d{1,2}s · idle \d{1,2}s", text), text
+    screenshot(page, "two-clients")
+
+
+def _emoji_fonts() -> list[str]:
+    try:
+        listing = subprocess.run(
+            ["fc-list", ":", "family"], capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line for line in listing.splitlines() if "emoji" in line.lower()]
+
+
+def test_emoji_render_in_colour(playground: PlaygroundServer, page: Any) -> None:
+    """The bot's emoji (🔓 ✏️ ⚠️ ✅) are colour glyphs on the page and in docs/playground.png, not boxes."""
+    if not _emoji_fonts():
+        pytest.fail("no emoji font: install Debian's fonts-noto-color-emoji (`make system-deps` does)")
+    page.goto(playground.url)
+    coloured = page.evaluate("""() => {
+      const canvas = document.createElement("canvas");
+      canvas.width = canvas.height = 64;
+      const g = canvas.getContext("2d");
+      g.font = "48px " + getComputedStyle(document.body).fontFamily;
+      g.textBaseline = "top";
+      g.fillStyle = "#000";
+      g.fillText("🔓", 4, 4);  // 🔓, drawn in black: only a colour glyph has coloured pixels
+      const px = g.getImageData(0, 0, 64, 64).data;
+      let n = 0;
+      for (let i = 0; i < px.length; i += 4) {
+        const [r, gr, b, a] = [px[i], px[i + 1], px[i + 2], px[i + 3]];
+        if (a > 128 && Math.max(r, gr, b) - Math.min(r, gr, b) > 60) n++;
+      }
+      return n;
+    }""")
+    assert coloured > 50, "🔓 is drawn without colour: the page's emoji would be boxes"
 
 
 # -- the renderer with hand-made Block Kit (no bot: the fake bot records clicks) ----------------------------------

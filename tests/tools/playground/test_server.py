@@ -315,7 +315,13 @@ def test_click_on_an_outdated_button_reaches_the_bot_as_it_was_shown(
     state(playground, ALEX.id)  # alex's page is shown the list and its Close button
     gone = [{"type": "section", "block_id": "row-1", "text": {"type": "mrkdwn", "text": "Already gone"}}]
     web(playground).chat_update(channel=playground.channel.id, ts=ts, text="list", blocks=gone)
-    click = {"as": ALEX.id, "ts": ts, "block_id": "row-1", "action_id": "close_handle", "value": "qumulo:1.2.3"}
+    click = {
+        "as": ALEX.id,
+        "ts": ts,
+        "block_id": "row-1",
+        "action_id": "close_handle",
+        "value": "qumulo:1.2.3",
+    }
     assert page_post(playground, "/pg/action", click)["ok"] is True
     p = fake_bot.next().payload
     assert p["actions"][0]["value"] == "qumulo:1.2.3" and p["actions"][0]["block_id"] == "row-1"  # as shown

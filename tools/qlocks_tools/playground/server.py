@@ -18,8 +18,8 @@ import copy
 import dataclasses
 import logging
 import threading
-from collections import OrderedDict
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from typing import Any, Protocol
@@ -168,7 +168,9 @@ class PlaygroundServer:
             "ms": round(reply.elapsed_ms, 1),
         }
 
-    def action(self, user: User, *, ts: str, block_id: str, action_id: str, value: str | None = None) -> JsonDict:
+    def action(
+        self, user: User, *, ts: str, block_id: str, action_id: str, value: str | None = None
+    ) -> JsonDict:
         """A click on a button the user was shown (after any confirm dialog in the page).
 
         ``value`` names the button as the page showed it. Like Slack, the click goes to the bot even when the
@@ -188,7 +190,9 @@ class PlaygroundServer:
         if element is None:
             raise PageError(404, "no such button (this message never showed it to you)")
         response_url = self.slack.response_url(user=user.id, source_ts=message.ts)
-        as_shown = dataclasses.replace(message, blocks=[{"type": "actions", "block_id": block_id, "elements": [element]}])
+        as_shown = dataclasses.replace(
+            message, blocks=[{"type": "actions", "block_id": block_id, "elements": [element]}]
+        )
         payload = click(as_shown, action_id=action_id, block_id=block_id, response_url=response_url, user_id=user.id,
                         user_name=user.name, channel_id=self.channel.id, channel_name=self.channel.name,
                         now=self._clock())  # fmt: skip

@@ -292,7 +292,9 @@
     const path = $("open-path").value.trim();
     if (!path) return;
     const result = await postJson("/pg/open-handle", { path });
-    $("open-status").textContent = result.ok ? "opened " + result.handle.path + " from " + (result.handle.client_ip || "another client") : "failed: " + result.error;
+    const h = result.handle || {};
+    const client = [h.client_ip, h.host ? "(" + h.host + ")" : ""].filter(Boolean).join(" ") || "another client";
+    $("open-status").textContent = result.ok ? h.user + " opened " + h.path + " from " + client : "failed: " + result.error;
     refresh();
   }
 
