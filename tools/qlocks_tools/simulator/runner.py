@@ -90,18 +90,25 @@ def start_simulator(
     username: str = DEFAULT_USERNAME,
     password: str = DEFAULT_PASSWORD,
     cert_dir: Path | None = None,
+    handle_locations: str = "opaque",
+    addresses: str = "ipv4",
+    folders: float = 0.0,
 ) -> Simulator:
     """Generate a cluster with ``handles`` open handles and serve it on ``host:port`` (0 = any free port).
 
     With ``tls`` it serves HTTPS with a fresh self-signed certificate written to ``cert_dir`` (default: a
-    temporary directory removed on ``stop()``); ``Simulator.cafile`` is the PEM to trust.
+    temporary directory removed on ``stop()``); ``Simulator.cafile`` is the PEM to trust. ``handle_locations``
+    and ``addresses`` pick the cluster behaviours of ``knobs.LOCATION_STYLES`` / ``knobs.ADDRESS_STYLES``;
+    ``folders`` is the share of generated opens that are folder handles.
     """
     if handles < 0:
         raise ValueError("handles must be >= 0")
     if page_size is not None and page_size < 1:
         raise ValueError("page_size must be >= 1")
-    state = ClusterState(seed=seed, username=username, password=password)
-    populate(state, handles, seed=seed)
+    state = ClusterState(
+        seed=seed, username=username, password=password, handle_locations=handle_locations, addresses=addresses
+    )
+    populate(state, handles, seed=seed, folders=folders)
     state.latency_s = max(0.0, latency_ms / 1000.0)
     state.page_size = page_size
     ctx = None
