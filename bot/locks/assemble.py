@@ -57,6 +57,7 @@ def join(
     row_filter: Callable[[LockRow], bool] | None = None,
     prefetch_hosts: Iterable[str] = (),
     all_sessions: Sequence[SmbSession] | None = None,
+    sample: Sequence[FileHandle] = (),
 ) -> list[FileGroup]:
     """Join with cached sessions, names, shares and host names (each fetched for what is needed only).
 
@@ -78,7 +79,9 @@ def join(
         notes.append(SESSIONS_UNREADABLE)
     pool_sessions = all_sessions if all_sessions is not None else [s for ss in by_owner.values() for s in ss]
     by_location = index_locations(pool_sessions) if known else {}
-    verdict = linkage_verdict(directory, measure(handles, by_location) if by_location else Linkage())
+    # the evidence: these handles, or (a scan) the first handles it read, matching or not
+    measured = sample if len(sample) > len(handles) else handles
+    verdict = linkage_verdict(directory, measure(measured, by_location) if by_location else Linkage())
     ctx = JoinContext(
         sessions_by_owner=by_owner,
         sessions_known=known,
@@ -119,7 +122,7 @@ def join(
 def linkage_verdict(directory: ClusterDirectory, observed: Linkage) -> Linkage:
     """The cluster's evidence with ``observed`` added; probed (once) when still undecided."""
     verdict = directory.linkage(observed)
-    if verdict.trusted or verdict.contradicted:
+    if verdict.decided:
         return verdict
     return directory.probe_linkage()
 
@@ -127,7 +130,7 @@ def linkage_verdict(directory: ClusterDirectory, observed: Linkage) -> Linkage:
 def start_probe(directory: ClusterDirectory, pool: Executor) -> None:
     """Start the linkage probe concurrently with a search's first requests, when the cluster is undecided."""
     current = directory.linkage()
-    if not (current.trusted or current.contradicted):
+    if not current.decided:
         pool.submit(directory.probe_linkage)
 
 

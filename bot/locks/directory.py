@@ -205,7 +205,7 @@ class ClusterDirectory:
         read and measured first (once per ``LINKAGE_TTL_S``, single-flight). Never raises: a failed probe
         only means the linkage is not used."""
         current = self.linkage()
-        if current.trusted or current.contradicted:
+        if current.decided:
             return current
 
         def load() -> Linkage:

@@ -30,6 +30,9 @@ from bot.qumulo.models import FileHandle, SmbSession
 
 MIN_LINKED = 20
 AGREEMENT = 0.99
+#: Handles measured (against a session list) after which "fewer than MIN_LINKED linked" means the locations do
+#: not extend session locations on this cluster: decided, no probe needed.
+DECIDED_AFTER = 50
 
 CONTRADICTED_NOTE = (
     "client unknown where the locks leave several possibilities: handle locations on this cluster look like "
@@ -103,6 +106,7 @@ class Linkage:
 
     linked: int = 0  # handles (owner known) whose location extends a known session's (user known) location
     agreed: int = 0  # ... whose owner is that session's user
+    measured: int = 0  # handles (owner known) looked at, linked or not
 
     @property
     def disagreed(self) -> int:
@@ -117,8 +121,13 @@ class Linkage:
         """Enough linked handles to judge, and too many of them disagree."""
         return self.linked >= MIN_LINKED and not self.trusted
 
+    @property
+    def decided(self) -> bool:
+        """Enough evidence either way: trusted, contradicted, or many handles and too few linked."""
+        return self.trusted or self.contradicted or self.measured >= DECIDED_AFTER
+
     def __add__(self, other: Linkage) -> Linkage:
-        return Linkage(self.linked + other.linked, self.agreed + other.agreed)
+        return Linkage(self.linked + other.linked, self.agreed + other.agreed, self.measured + other.measured)
 
     def note(self) -> str | None:
         if not self.contradicted:
@@ -128,22 +137,24 @@ class Linkage:
 
 def measure(handles: Iterable[FileHandle], by_location: Mapping[str, SmbSession]) -> Linkage:
     """Count, over ``handles``, the linked ones and those whose owner agrees with the linked session's user."""
-    linked = agreed = 0
+    linked = agreed = measured = 0
     if not by_location:
         return Linkage()
     for h in handles:
         if not h.owner:
             continue
+        measured += 1
         s = session_of(h.location, by_location)
         if s is None or not s.auth_id:
             continue
         linked += 1
         agreed += s.auth_id == h.owner
-    return Linkage(linked, agreed)
+    return Linkage(linked, agreed, measured)
 
 
 __all__ = [
     "AGREEMENT",
+    "DECIDED_AFTER",
     "MIN_LINKED",
     "Linkage",
     "address_forms",

@@ -30,17 +30,22 @@ PER_FILE_GRANTS_MIN = 4
 PER_FILE_GRANTS_MAX = 512
 
 
+#: Handles kept from the start of every scan, matching or not, to measure the location linkage with.
+SAMPLE = 200
 #: Folder handles kept per search, besides (never instead of) the file rows.
 MAX_FOLDER_ROWS = 50
 
 
 @dataclass(frozen=True, slots=True)
 class HandleScan:
-    handles: list[FileHandle]  # matches kept (at most max_rows files + max_folder_rows folders), listing order
+    handles: list[
+        FileHandle
+    ]  # matches kept (at most max_rows files + max_folder_rows folders), listing order
     scanned: int  # handles looked at
     omitted: int  # file matches beyond max_rows
     pages: int
     omitted_folders: int = 0  # folder matches beyond max_folder_rows
+    sample: tuple[FileHandle, ...] = ()  # the first handles scanned, matching or not (linkage evidence)
 
 
 def scan_handles(
@@ -52,6 +57,7 @@ def scan_handles(
     page_limit: int = PAGE_LIMIT,
     on_page: Callable[[int, list[FileHandle]], None] | None = None,
     max_folder_rows: int = MAX_FOLDER_ROWS,
+    sample: int = SAMPLE,
 ) -> HandleScan:
     """One pass over ``/v1/smb/files/?resolve_paths=True``, page by page.
 
@@ -62,9 +68,12 @@ def scan_handles(
     seen: set[str] = set()  # locations of kept handles: paging churn can repeat an entry
     scanned = omitted = pages = 0
     files = folders = omitted_folders = 0
+    sampled: list[FileHandle] = []
     for page in client.iter_file_handles(resolve_paths=True, limit=page_limit):
         pages += 1
         scanned += len(page)
+        if len(sampled) < sample:
+            sampled.extend(page[: sample - len(sampled)])
         new: list[FileHandle] = []
         for handle in page:
             if handle.location in seen or not keep(handle):
@@ -88,7 +97,12 @@ def scan_handles(
             progress(scanned)
     logger.debug("scanned %d handles in %d pages: %d kept, %d omitted", scanned, pages, len(kept), omitted)
     return HandleScan(
-        handles=kept, scanned=scanned, omitted=omitted, pages=pages, omitted_folders=omitted_folders
+        handles=kept,
+        scanned=scanned,
+        omitted=omitted,
+        pages=pages,
+        omitted_folders=omitted_folders,
+        sample=tuple(sampled),
     )
 
 

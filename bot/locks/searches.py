@@ -21,7 +21,7 @@ from bot.locks.match import host_matches, similar_names, user_matches
 from bot.locks.models import FileGroup, LockRow, Query, QueryKind, SearchResult
 from bot.locks.prefetch import UNCONFIRMED_NOTE, GrantPrefetch, settle
 from bot.locks.query import QueryError, quoted
-from bot.locks.scan import grants_for_files, grants_from_clients, scan_handles
+from bot.locks.scan import HandleScan, grants_for_files, grants_from_clients, scan_handles
 from bot.locks.shares import ShareMap
 from bot.qumulo.client import QumuloClient
 from bot.qumulo.errors import QumuloNotFound
@@ -79,7 +79,6 @@ class SearchContext:
 def by_path(ctx: SearchContext, query: Query, *, as_of: float, progress: Progress | None) -> SearchResult:
     """A full path: attributes -> id -> that file's handles + grants (concurrently) -> join."""
     notes: list[str] = []
-    assemble.start_probe(ctx.directory, ctx.pool)  # concurrently with the lookups (no round trip of its own)
     shares_f: Future[ShareMap] | None = None
     shares_notes: list[str] = []
     if query.share is not None:  # a UNC path needs the share list first
@@ -125,6 +124,7 @@ def by_path(ctx: SearchContext, query: Query, *, as_of: float, progress: Progres
             return h.path is not None and (h.path == path or h.path.startswith(base + "/"))
 
         return _path_scan(ctx, query, under, notes, as_of=as_of, progress=progress, resolved_path=path)
+    assemble.start_probe(ctx.directory, ctx.pool)  # concurrently with the lookups (no round trip of its own)
     handles, grants = assemble.narrow(ctx.client, ctx.pool, attrs.id)
     if progress is not None:
         progress(len(handles))
@@ -173,7 +173,6 @@ def _path_scan(
     resolved_path: str | None = None,
 ) -> SearchResult:
     sessions_f = ctx.pool.submit(ctx.directory.all_sessions)  # concurrently with the scan; cached for later
-    assemble.start_probe(ctx.directory, ctx.pool)
     prefetch = GrantPrefetch(ctx.client, ctx.bulk_pool, page_limit=ctx.page_limit)
     try:
         scan = scan_handles(
@@ -193,7 +192,7 @@ def _path_scan(
     everyone = snap.sessions()
     # Handles whose session the location names exactly need no grants to find their client: only the others
     # can make an unconfirmed grant listing matter.
-    undecided = _not_linked(ctx.directory, scan.handles, everyone) if snap.available else scan.handles
+    undecided = _not_linked(ctx.directory, scan, everyone) if snap.available else scan.handles
     settled = settle(
         ctx.client,
         ctx.bulk_pool,
@@ -215,6 +214,7 @@ def _path_scan(
         sessions=sessions,
         complete_files=scan.omitted == 0 and scan.omitted_folders == 0,
         all_sessions=everyone,
+        sample=scan.sample,
     )
     return ctx.result(
         query,
@@ -229,11 +229,13 @@ def _path_scan(
 
 
 def _not_linked(
-    directory: ClusterDirectory, handles: list[FileHandle], sessions: list[SmbSession]
+    directory: ClusterDirectory, scan: HandleScan, sessions: list[SmbSession]
 ) -> list[FileHandle]:
     """The handles the join cannot place by location (all of them unless the cluster's linkage is trusted)."""
+    handles = scan.handles
     by_location = index_locations(sessions)
-    verdict = directory.linkage() + measure(handles, by_location)  # the join adds this evidence, once
+    measured = scan.sample if len(scan.sample) > len(handles) else handles
+    verdict = directory.linkage() + measure(measured, by_location)  # the join adds this evidence, once
     if not verdict.trusted:
         return handles
     return [h for h in handles if (s := session_of(h.location, by_location)) is None or s.auth_id != h.owner]
@@ -341,6 +343,7 @@ def _client_scan(
         complete_files=False,
         row_filter=from_these_clients,
         all_sessions=snap.sessions(),
+        sample=scan.sample,
     )
     if owners is None:
         groups = _set_apart_unproven(groups)

@@ -106,7 +106,11 @@ def start_simulator(
     if page_size is not None and page_size < 1:
         raise ValueError("page_size must be >= 1")
     state = ClusterState(
-        seed=seed, username=username, password=password, handle_locations=handle_locations, addresses=addresses
+        seed=seed,
+        username=username,
+        password=password,
+        handle_locations=handle_locations,
+        addresses=addresses,
     )
     populate(state, handles, seed=seed, folders=folders)
     state.latency_s = max(0.0, latency_ms / 1000.0)
