@@ -163,7 +163,9 @@ def test_without_sessions_several_owners_stay_unknown() -> None:
         ctx(known=False),
     )
     for row in group.rows:
-        assert row.client_ip is None and (row.note or "").startswith("client unknown: the session list is not readable")
+        assert row.client_ip is None and (row.note or "").startswith(
+            "client unknown: the session list is not readable"
+        )
         assert row.holder == row.ref.owner  # unresolved: the auth_id
 
 
@@ -172,7 +174,9 @@ def test_incomplete_file_never_uses_the_sole_owner_shortcut() -> None:
         [handle("h1", "1001")], index_grants([grant("10.0.0.7")]), ctx(), complete_files=False
     )
     [row] = group.rows
-    assert row.client_ip is None and (row.note or "").startswith("client unknown: no session found for this holder")
+    assert row.client_ip is None and (row.note or "").startswith(
+        "client unknown: no session found for this holder"
+    )
 
 
 def test_paths_come_from_each_handle_and_duplicates_and_pathless_handles_are_handled() -> None:

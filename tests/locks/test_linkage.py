@@ -36,7 +36,14 @@ from tests.locks.conftest import Truth, service_for, truth
 @given(st.ip_addresses(v=4))
 def test_ipv4_in_every_spelling_is_one_address(ip: ipaddress.IPv4Address) -> None:
     mapped = ipaddress.IPv6Address(f"::ffff:{ip}")
-    for form in (str(ip), f"::ffff:{ip}", mapped.exploded, mapped.exploded.upper(), f"[::ffff:{ip}]", f" {ip} "):
+    for form in (
+        str(ip),
+        f"::ffff:{ip}",
+        mapped.exploded,
+        mapped.exploded.upper(),
+        f"[::ffff:{ip}]",
+        f" {ip} ",
+    ):
         assert normalize_address(form) == str(ip)
     assert {normalize_address(f) for f in address_forms(f"::ffff:{ip}")} == {str(ip)}
 
@@ -56,7 +63,9 @@ def test_not_an_address_is_kept() -> None:
 
 
 def _session(location: str, auth_id: str, ip: str = "10.0.0.1") -> SmbSession:
-    return SmbSession(location=location, originator=ip, server_address="10.9.0.1", auth_id=auth_id, user_name="u")
+    return SmbSession(
+        location=location, originator=ip, server_address="10.9.0.1", auth_id=auth_id, user_name="u"
+    )
 
 
 def _handle(location: str, owner: str) -> FileHandle:
@@ -94,7 +103,12 @@ def test_thresholds(linked: int, agreed: int, trusted: bool, contradicted: bool)
 
 def test_measure_counts_agreement_with_the_owner() -> None:
     index = index_locations([_session("1.5", "100"), _session("1.6", "200")])
-    handles = [_handle("1.5.1", "100"), _handle("1.5.2", "200"), _handle("1.6.3", "200"), _handle("9.9.9", "100")]
+    handles = [
+        _handle("1.5.1", "100"),
+        _handle("1.5.2", "200"),
+        _handle("1.6.3", "200"),
+        _handle("9.9.9", "100"),
+    ]
     assert measure(handles, index) == Linkage(linked=3, agreed=2, measured=4)
 
 
@@ -103,7 +117,9 @@ def test_measure_counts_agreement_with_the_owner() -> None:
 STYLES = ("opaque", "extends", "shuffled")
 
 
-@pytest.fixture(params=[(s, a) for s in STYLES for a in ("ipv4", "mapped", "ipv6")], ids=lambda p: "-".join(p))
+@pytest.fixture(
+    params=[(s, a) for s in STYLES for a in ("ipv4", "mapped", "ipv6")], ids=lambda p: "-".join(p)
+)
 def styled(request: pytest.FixtureRequest) -> Iterator[Any]:
     location_style, addresses = request.param
     sim = start_simulator(port=0, handles=400, seed=7, handle_locations=location_style, addresses=addresses)
