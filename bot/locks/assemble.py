@@ -13,6 +13,7 @@ from concurrent.futures import Executor
 
 from bot.locks.directory import SESSIONS_UNREADABLE, ClusterDirectory
 from bot.locks.join import JoinContext, build_groups, holder_name
+from bot.locks.linkage import Linkage, index_locations, measure
 from bot.locks.models import FileGroup, LockRow
 from bot.qumulo.client import QumuloClient
 from bot.qumulo.errors import QumuloNotFound
@@ -55,13 +56,19 @@ def join(
     complete_files: bool = True,
     row_filter: Callable[[LockRow], bool] | None = None,
     prefetch_hosts: Iterable[str] = (),
+    all_sessions: Sequence[SmbSession] | None = None,
+    sample: Sequence[FileHandle] = (),
 ) -> list[FileGroup]:
     """Join with cached sessions, names, shares and host names (each fetched for what is needed only).
 
     ``sessions``: the owners' sessions and whether sessions were readable, when the caller has them already
     (otherwise ``directory.sessions_for`` looks them up). ``prefetch_hosts``: client IPs to resolve concurrently
     with the session lookups (an exact lookup passes its grants' clients, which are the rows' clients, so DNS
-    costs no round trip of its own).
+    costs no round trip of its own). ``all_sessions``: the full session listing when the caller has it (the
+    location index then covers every session, not only the owners').
+
+    The handles are measured against the sessions' locations (``linkage.py``) and added to the cluster's
+    evidence; rows use exact session linkage only when that evidence is trusted.
     """
     owners = {h.owner for h in handles}
     dns_notes: list[str] = []
@@ -70,12 +77,27 @@ def join(
     by_owner, known = sessions if sessions is not None else directory.sessions_for(owners)
     if not known and SESSIONS_UNREADABLE not in notes:
         notes.append(SESSIONS_UNREADABLE)
-    ctx = JoinContext(sessions_by_owner=by_owner, sessions_known=known, shares=directory.share_map(notes))
+    pool_sessions = all_sessions if all_sessions is not None else [s for ss in by_owner.values() for s in ss]
+    by_location = index_locations(pool_sessions) if known else {}
+    # the evidence: these handles, or (a scan) the first handles it read, matching or not
+    measured = sample if len(sample) > len(handles) else handles
+    verdict = linkage_verdict(directory, measure(measured, by_location) if by_location else Linkage())
+    ctx = JoinContext(
+        sessions_by_owner=by_owner,
+        sessions_known=known,
+        shares=directory.share_map(notes),
+        by_location=by_location,
+        exact_locations=verdict.trusted and bool(by_location),
+    )
     unnamed = [o for o in owners if holder_name(o, ctx) == o]
     ctx = dataclasses.replace(ctx, names=directory.names_for(unnamed, notes))
     groups = build_groups(
         handles, grants_by_file, ctx, fallback_paths=fallback_paths, complete_files=complete_files
     )
+    contradiction = verdict.note()
+    unplaced = any(r.client_ip is None for g in groups for r in g.rows)
+    if contradiction and unplaced and contradiction not in notes:
+        notes.append(contradiction)
     if row_filter is not None:
         groups = [
             dataclasses.replace(g, rows=rows)
@@ -97,8 +119,23 @@ def join(
     return groups
 
 
+def linkage_verdict(directory: ClusterDirectory, observed: Linkage) -> Linkage:
+    """The cluster's evidence with ``observed`` added; probed (once) when still undecided."""
+    verdict = directory.linkage(observed)
+    if verdict.decided:
+        return verdict
+    return directory.probe_linkage()
+
+
+def start_probe(directory: ClusterDirectory, pool: Executor) -> None:
+    """Start the linkage probe concurrently with a search's first requests, when the cluster is undecided."""
+    current = directory.linkage()
+    if not current.decided:
+        pool.submit(directory.probe_linkage)
+
+
 def _client_ips(groups: Iterable[FileGroup]) -> set[str]:
     return {r.client_ip for g in groups for r in g.rows if r.client_ip}
 
 
-__all__ = ["join", "narrow"]
+__all__ = ["join", "linkage_verdict", "narrow", "start_probe"]

@@ -14,6 +14,7 @@ share work. Degradations (a missing optional privilege) are cached too and repor
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
@@ -21,12 +22,19 @@ from dataclasses import dataclass, field
 
 from bot.locks.cache import TTLCache
 from bot.locks.join import index_sessions
+from bot.locks.linkage import Linkage, index_locations, measure
 from bot.locks.shares import EMPTY, ShareMap
 from bot.qumulo.client import QumuloClient
 from bot.qumulo.errors import QumuloError, QumuloNotFound, QumuloPermissionError, QumuloRequestError
-from bot.qumulo.models import SmbSession
+from bot.qumulo.models import FileHandle, SmbSession
+from bot.qumulo.paging import with_query
 
 logger = logging.getLogger(__name__)
+
+#: How long what a cluster's handle locations mean is remembered (it is a property of the cluster's software).
+LINKAGE_TTL_S = 3600.0
+#: Handles and sessions read by the linkage probe (one page each) when no search has judged the cluster yet.
+LINKAGE_PROBE_LIMIT = 1000
 
 #: Above this many distinct owners an exact lookup uses the full session listing instead of one call each.
 PER_OWNER_SESSION_MAX = 12
@@ -89,6 +97,11 @@ class ClusterDirectory:
         )
         self._names: TTLCache[str, str | _Unavailable | None] = TTLCache(names_ttl_s, clock=clock)
         self._hosts: TTLCache[str, str | _Unavailable | None] = TTLCache(names_ttl_s, clock=clock)
+        self._clock = clock
+        self._linkage_lock = threading.Lock()
+        self._linkage = Linkage()
+        self._linkage_since = clock()
+        self._probe: TTLCache[None, Linkage] = TTLCache(LINKAGE_TTL_S, clock=clock)
 
     def invalidate(self) -> None:
         """Drop what a close changes (sessions); shares, names and host names stay."""
@@ -177,6 +190,46 @@ class ClusterDirectory:
             assert not isinstance(sessions, _Unavailable)
             out[owner] = [s for s in sessions if s.auth_id == owner]  # never trust a filter blindly
         return out, True
+
+    # -- location linkage (linkage.py) -----------------------------------------------------------
+    def linkage(self, observed: Linkage = Linkage()) -> Linkage:  # noqa: B008 (frozen, immutable default)
+        """This cluster's evidence so far, with ``observed`` (what a search just measured) added to it."""
+        with self._linkage_lock:
+            if self._clock() - self._linkage_since > LINKAGE_TTL_S:
+                self._linkage, self._linkage_since = Linkage(), self._clock()
+            self._linkage = self._linkage + observed
+            return self._linkage
+
+    def probe_linkage(self) -> Linkage:
+        """The cluster's evidence; when no search has judged it yet, one page of sessions and one of handles are
+        read and measured first (once per ``LINKAGE_TTL_S``, single-flight). Never raises: a failed probe
+        only means the linkage is not used."""
+        current = self.linkage()
+        if current.decided:
+            return current
+
+        def load() -> Linkage:
+            try:
+                got = self._measure_first_pages()
+            except (QumuloError, KeyError, TypeError, ValueError) as exc:
+                logger.info("linkage probe failed (%s): handle locations are not used to find sessions", exc)
+                got = Linkage()
+            logger.info("linkage probe: %d linked handles, %d agree with their owner", got.linked, got.agreed)
+            self.linkage(got)  # added once: load runs once per LINKAGE_TTL_S
+            return got
+
+        self._probe.get(None, load)
+        return self.linkage()
+
+    def _measure_first_pages(self) -> Linkage:
+        limit = LINKAGE_PROBE_LIMIT
+        body = self._client.request("GET", with_query("/v1/smb/sessions/", limit=limit))
+        sessions = [SmbSession.from_json(d) for d in (body or {}).get("session_infos") or ()]
+        if not sessions:
+            return Linkage()
+        body = self._client.request("GET", with_query("/v1/smb/files/", resolve_paths=False, limit=limit))
+        handles = [FileHandle.from_json(d) for d in (body or {}).get("file_handles") or ()]
+        return measure(handles, index_locations(sessions))
 
     # -- names ------------------------------------------------------------------------------------
     def names_for(self, owners: Iterable[str], notes: list[str]) -> dict[str, str]:

@@ -1,14 +1,22 @@
 """Pure join: handles + share-mode grants + sessions + names -> :class:`FileGroup` / :class:`LockRow`.
 
-Qumulo gives no handle <-> session or handle <-> grant ID (qumulo-rest.md §9). Each row names the holder of
-*that* handle:
+Qumulo documents no handle <-> session or handle <-> grant ID (qumulo-rest.md §9). Each row names the holder of
+*that* handle, from the best evidence the cluster gives (``LockRow.evidence``):
 
 - holder = the handle's ``owner`` auth_id -> that user's session(s) (name from the session, else identity/find);
-- client = the grants on the same file whose ``owner_address`` is one of that user's session originators. If the
-  user has exactly one such client, its IP, node, share mode, open and idle time are shown; if several clients
-  (or several sessions from one client) could hold the handle, the row carries a ``note`` instead of a guess;
+- exact ("session"): when this cluster's handle locations are known to extend their session's location
+  (``linkage.py``, checked at run time against owner == user), the handle's session gives client, node, open and
+  idle time; the file's grants from that client add the share mode;
+- otherwise client = the grants on the same file whose ``owner_address`` is one of that user's session
+  originators. If the user has exactly one such client, its IP, node, share mode, open and idle time are shown;
+  if several clients (or several sessions from one client) could hold the handle, the row carries a ``note``
+  instead of a guess;
 - with no session for the owner (sessions unreadable, or opened after the cached snapshot) the file's grants are
   used only when every known handle on the file belongs to that owner.
+
+Addresses are compared normalised (``::ffff:10.1.2.3`` == ``10.1.2.3``; IPv6 in any spelling); rows show the
+normalised form. Folder handles (directory access, or a path ending in ``/``) make ``FileGroup.folder`` groups,
+sorted after the files.
 
 Sorting puts the likely culprit first: write access, then handles that deny others (``exclude-*``), then the
 longest idle session.
@@ -21,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bot.locks.linkage import normalize_address, session_of
 from bot.locks.models import FileGroup, HandleRef, LockRow
 from bot.locks.shares import EMPTY, ShareMap
 from bot.qumulo.models import FileHandle, ShareModeGrant, SmbSession
@@ -54,6 +63,16 @@ _ACCESS = {
     "MS_ACCESS_SYSTEM_SECURITY": "system-security",
     "MS_ACCESS_SYNCHRONIZE": "",  # on nearly every handle: noise
 }
+#: Access only a directory handle carries (Explorer windows, share roots, change-notify watches).
+_FOLDER_ACCESS = frozenset(
+    {
+        "MS_ACCESS_FILE_LIST_DIRECTORY",
+        "MS_ACCESS_FILE_ADD_FILE",
+        "MS_ACCESS_FILE_ADD_SUBDIRECTORY",
+        "MS_ACCESS_FILE_TRAVERSE",
+        "MS_ACCESS_FILE_DELETE_CHILD",
+    }
+)
 _METADATA = frozenset({"read-attr", "write-attr", "read-ea", "write-ea", "read-acl"})
 _ACCESS_ORDER = {name: i for i, name in enumerate(dict.fromkeys(v for v in _ACCESS.values() if v))}
 
@@ -93,6 +112,13 @@ def access_names(mask: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(unique, key=lambda n: (_ACCESS_ORDER.get(n, len(_ACCESS_ORDER)), n)))
 
 
+def is_folder_handle(handle: FileHandle) -> bool:
+    """A handle on a folder: directory-only access, or a path the cluster wrote with a trailing slash."""
+    return bool(handle.path and len(handle.path) > 1 and handle.path.endswith("/")) or any(
+        a in _FOLDER_ACCESS for a in handle.access_mask
+    )
+
+
 def share_mode_names(mode: Iterable[str]) -> tuple[str, ...]:
     """``API_SHARE_MODE_EXCLUDE_WRITE`` -> ``exclude-write``."""
     names = dict.fromkeys(_SHARE_MODE.get(m) or _short(m, ("API_SHARE_MODE_",)) for m in mode)
@@ -125,6 +151,10 @@ class JoinContext:
     names: Mapping[str, str] = field(default_factory=dict)  # auth_id -> display name (identity/find)
     hostnames: Mapping[str, str] = field(default_factory=dict)  # client IP -> host name
     shares: ShareMap = EMPTY
+    # session location -> session (``linkage.index_locations``), and whether this cluster's handle locations are
+    # known to extend their session's location (``Linkage.trusted``); only then is the index used.
+    by_location: Mapping[str, SmbSession] = field(default_factory=dict)
+    exact_locations: bool = False
 
 
 def holder_name(owner: str, ctx: JoinContext) -> str:
@@ -151,13 +181,29 @@ def join_row(
     handle on the file (as far as we know all of them) belongs to this handle's owner."""
     holder = holder_name(handle.owner, ctx)
     sessions = list(ctx.sessions_by_owner.get(handle.owner, ()))
-    if sessions:
-        originators = {s.originator for s in sessions if s.originator}
-        mine = [g for g in grants if g.owner_address in originators]
-        clients = sorted({g.owner_address for g in mine} or originators)
+    linked = session_of(handle.location, ctx.by_location) if ctx.exact_locations else None
+    if linked is not None and linked.auth_id != handle.owner:
+        linked = None  # this handle disagrees with its owner: no exact answer for it
+    evidence: str | None = None
+    if linked is not None and linked.originator:
+        sessions = [linked]
+        ip_norm = normalize_address(linked.originator)
+        mine = [g for g in grants if normalize_address(g.owner_address) == ip_norm]
+        clients = [ip_norm]
+        evidence = "session"
+    elif sessions:
+        originators = {normalize_address(s.originator) for s in sessions if s.originator}
+        mine = [g for g in grants if normalize_address(g.owner_address) in originators]
+        locking = {normalize_address(g.owner_address) for g in mine}
+        clients = sorted(locking or originators)
+        if len(originators) == 1:
+            evidence = "only client"
+        elif len(locking) == 1:
+            evidence = "locks"
     elif sole_owner:
         mine = [g for g in grants if g.owner_address]
-        clients = sorted({g.owner_address for g in mine})
+        clients = sorted({normalize_address(g.owner_address) for g in mine})
+        evidence = "sole holder"
     else:
         mine, clients = [], []
 
@@ -169,12 +215,15 @@ def join_row(
     notes: list[str] = []
     if len(clients) == 1:
         ip = clients[0]
-        from_ip = [s for s in sessions if s.originator == ip]
-        ip_grants = [g for g in mine if g.owner_address == ip]
+        from_ip = [s for s in sessions if normalize_address(s.originator) == ip]
+        ip_grants = [g for g in mine if normalize_address(g.owner_address) == ip]
         if len(from_ip) == 1:
             open_s, idle_s = from_ip[0].time_open_s, from_ip[0].time_idle_s
         elif len(from_ip) > 1:
-            notes.append(f"{len(from_ip)} sessions from {ip}: open/idle time unknown")
+            notes.append(
+                f"open/idle time unknown: {holder} has {len(from_ip)} sessions from {ip} and the cluster does not "
+                "say which one holds this handle"
+            )
         node = _only(s.server_address for s in from_ip) or _only(g.node_address for g in ip_grants)
         modes = {share_mode_names(g.mode) for g in ip_grants}
         if len(modes) == 1:
@@ -187,6 +236,7 @@ def join_row(
                 f"handle, the lock is held by another handle from {ip} listed here"
             )
     elif len(clients) > 1:
+        evidence = None
         where = "has this file open from" if mine else "has sessions from"
         notes.append(
             f"client unknown: {holder} {where} {len(clients)} clients ({', '.join(clients)}) and the cluster does "
@@ -194,9 +244,17 @@ def join_row(
             "or ask them which machine still has it open"
         )
     elif ctx.sessions_known:
-        notes.append("no session found for this holder: client unknown")
+        evidence = None
+        notes.append(
+            "client unknown: no session found for this holder (it may have ended, or started after the session "
+            "list was read). Search the file's full path to look again"
+        )
     else:
-        notes.append("sessions not readable: client unknown")
+        evidence = None
+        notes.append(
+            "client unknown: the session list is not readable. Add PRIVILEGE_SMB_SESSION_READ to the bot's role "
+            "to see every holder's client"
+        )
 
     ref = HandleRef(
         location=handle.location, file_number=handle.file_number, owner=handle.owner, path=path, client_ip=ip
@@ -212,6 +270,7 @@ def join_row(
         session_open_s=open_s,
         session_idle_s=idle_s,
         note="; ".join(notes) or None,
+        evidence=evidence if ip is not None else None,
     )
 
 
@@ -260,9 +319,10 @@ def build_groups(
                 share=where.share if where else None,
                 share_path=where.share_path if where else None,
                 rows=tuple(rows),
+                folder=any(is_folder_handle(h) for h in file_handles),
             )
         )
-    groups.sort(key=lambda g: (g.path.casefold(), g.path, g.file_number))
+    groups.sort(key=lambda g: (g.folder, g.path.casefold(), g.path, g.file_number))
     return groups
 
 
@@ -296,6 +356,7 @@ __all__ = [
     "holder_name",
     "index_grants",
     "index_sessions",
+    "is_folder_handle",
     "join_row",
     "share_mode_names",
 ]

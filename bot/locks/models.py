@@ -52,6 +52,13 @@ class LockRow:
     session_open_s: float | None
     session_idle_s: float | None
     note: str | None = None  # set when the join is ambiguous ("2 sessions for dana: client unknown")
+    # How the client was found (None: it was not): "session" (the handle's location extends that session's
+    # location, checked on this cluster), "only client" (the holder's sessions all come from it), "locks" (the
+    # only one of the holder's clients that locks this file), "sole holder" (no session; the file's locks all
+    # come from this client and every handle on the file is this holder's).
+    evidence: str | None = None
+    # Kept by an ip:/host: search without proof that it is that client's (shown apart as "possibly").
+    possibly: bool = False
 
     @property
     def writes(self) -> bool:
@@ -67,6 +74,7 @@ class FileGroup:
     share: str | None  # share name, when the path is inside a share
     share_path: str | None  # path relative to that share (as users know it)
     rows: tuple[LockRow, ...]
+    folder: bool = False  # a folder (Explorer window, share root): listed after files, never "too broad"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,17 +87,23 @@ class SearchResult:
     exact: bool = False  # answered by the narrow O(1) lookup
     no_such_file: bool = False  # an exact path that does not exist
     resolved_path: str | None = None  # the FS path an exact/UNC query (or a folder) was translated to
-    omitted_handles: int = 0  # matches beyond the row cap (counted, not returned)
+    omitted_handles: int = 0  # file matches beyond the row cap (counted, not returned)
     notes: tuple[str, ...] = ()  # degradations worth showing once ("sessions not readable: ...")
+    omitted_folder_handles: int = 0  # folder matches beyond the folder cap (counted, not returned)
 
     @property
     def total_handles(self) -> int:
         return sum(len(f.rows) for f in self.files)
 
     @property
+    def folder_handles(self) -> int:
+        return sum(len(f.rows) for f in self.files if f.folder)
+
+    @property
     def matched_handles(self) -> int:
-        """Every match, including those left out by the row cap."""
-        return self.total_handles + self.omitted_handles
+        """Every match on a file, including those left out by the row cap. Folder handles do not count: they
+        have their own cap and never make a query too broad."""
+        return self.total_handles - self.folder_handles + self.omitted_handles
 
 
 class CloseStatus(StrEnum):

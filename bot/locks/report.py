@@ -74,6 +74,8 @@ def row_to_dict(row: LockRow) -> dict[str, Any]:
         "session_open_s": row.session_open_s,
         "session_idle_s": row.session_idle_s,
         "note": row.note,
+        "client_evidence": row.evidence,
+        "possibly": row.possibly,
     }
 
 
@@ -83,6 +85,7 @@ def group_to_dict(group: FileGroup) -> dict[str, Any]:
         "path": group.path,
         "share": group.share,
         "share_path": group.share_path,
+        "folder": group.folder,
         "handles": [row_to_dict(r) for r in group.rows],
     }
 
@@ -105,6 +108,8 @@ def result_to_dict(result: SearchResult) -> dict[str, Any]:
         "scanned_handles": result.scanned_handles,
         "total_handles": result.total_handles,
         "omitted_handles": result.omitted_handles,
+        "folder_handles": result.folder_handles,
+        "omitted_folder_handles": result.omitted_folder_handles,
         "total_files": len(result.files),
         "notes": list(result.notes),
         "files": [group_to_dict(g) for g in result.files],
@@ -146,17 +151,26 @@ def format_text(result: SearchResult) -> str:
         title = group.path
         if group.share is not None:
             title += "    " + ShareLocation(group.share, group.share_path or "/").unc(result.cluster)
-        lines.append(printable(f"{title}    [file {group.file_number}, {len(group.rows)} handle(s)]"))
+        kind = "folder" if group.folder else "file"
+        lines.append(printable(f"{title}    [{kind} {group.file_number}, {len(group.rows)} handle(s)]"))
         table = [_COLUMNS, *(tuple(printable(c) for c in _cells(r)) for r in group.rows)]
         widths = [max(len(row[i]) for row in table) for i in range(len(_COLUMNS))]
         for i, cells in enumerate(table):
+            row = group.rows[i - 1] if i else None
+            if row is not None and row.possibly and (i == 1 or not group.rows[i - 2].possibly):
+                lines.append("  possibly (the cluster does not say these handles are this client's):")
             lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
-            row_note = group.rows[i - 1].note if i else None
-            if row_note:
-                lines.append(printable(f"    ^ {row_note}"))
-    total = f"{result.total_handles} handle(s) on {len(result.files)} file(s)"
+            if row is not None and row.note:
+                lines.append(printable(f"    ^ {row.note}"))
+    files = len([g for g in result.files if not g.folder])
+    folders = len(result.files) - files
+    total = f"{result.total_handles - result.folder_handles} handle(s) on {files} file(s)"
+    if folders:
+        total += f", {result.folder_handles} on {folders} folder(s)"
     if result.omitted_handles:
         total += f"; {result.omitted_handles} more matches not shown: narrow the search"
+    if result.omitted_folder_handles:
+        total += f"; {result.omitted_folder_handles} more folder handles not shown"
     lines.extend(("", total))
     return "\n".join(lines) + "\n"
 

@@ -7,6 +7,7 @@ cluster directory and the limits; built once by the service) and returns a ``Sea
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import Executor, Future
@@ -15,15 +16,16 @@ from dataclasses import dataclass
 from bot.locks import assemble
 from bot.locks.directory import ClusterDirectory, SessionSnapshot
 from bot.locks.join import index_grants
+from bot.locks.linkage import index_locations, measure, normalize_address, session_of
 from bot.locks.match import host_matches, similar_names, user_matches
 from bot.locks.models import FileGroup, LockRow, Query, QueryKind, SearchResult
 from bot.locks.prefetch import UNCONFIRMED_NOTE, GrantPrefetch, settle
 from bot.locks.query import QueryError, quoted
-from bot.locks.scan import grants_for_files, grants_from_clients, scan_handles
+from bot.locks.scan import HandleScan, grants_for_files, grants_from_clients, scan_handles
 from bot.locks.shares import ShareMap
 from bot.qumulo.client import QumuloClient
 from bot.qumulo.errors import QumuloNotFound
-from bot.qumulo.models import FileHandle, ShareModeGrant
+from bot.qumulo.models import FileHandle, ShareModeGrant, SmbSession
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ class SearchContext:
         no_such_file: bool = False,
         resolved_path: str | None = None,
         omitted_handles: int = 0,
+        omitted_folder_handles: int = 0,
     ) -> SearchResult:
         return SearchResult(
             query=query,
@@ -69,6 +72,7 @@ class SearchContext:
             resolved_path=resolved_path,
             omitted_handles=omitted_handles,
             notes=tuple(notes),
+            omitted_folder_handles=omitted_folder_handles,
         )
 
 
@@ -120,6 +124,7 @@ def by_path(ctx: SearchContext, query: Query, *, as_of: float, progress: Progres
             return h.path is not None and (h.path == path or h.path.startswith(base + "/"))
 
         return _path_scan(ctx, query, under, notes, as_of=as_of, progress=progress, resolved_path=path)
+    assemble.start_probe(ctx.directory, ctx.pool)  # concurrently with the lookups (no round trip of its own)
     handles, grants = assemble.narrow(ctx.client, ctx.pool, attrs.id)
     if progress is not None:
         progress(len(handles))
@@ -184,11 +189,15 @@ def _path_scan(
     snap = sessions_f.result()
     owners = {h.owner for h in scan.handles}
     by_owner = {o: snap.by_owner.get(o, []) for o in owners}
+    everyone = snap.sessions()
+    # Handles whose session the location names exactly need no grants to find their client: only the others
+    # can make an unconfirmed grant listing matter.
+    undecided = _not_linked(ctx.directory, scan, everyone) if snap.available else scan.handles
     settled = settle(
         ctx.client,
         ctx.bulk_pool,
         listed,
-        scan.handles,
+        undecided,
         by_owner if snap.available else {},
         page_limit=ctx.page_limit,
     )
@@ -203,7 +212,9 @@ def _path_scan(
         grants,
         notes,
         sessions=sessions,
-        complete_files=scan.omitted == 0,
+        complete_files=scan.omitted == 0 and scan.omitted_folders == 0,
+        all_sessions=everyone,
+        sample=scan.sample,
     )
     return ctx.result(
         query,
@@ -213,7 +224,21 @@ def _path_scan(
         scanned_handles=scan.scanned,
         omitted_handles=scan.omitted,
         resolved_path=resolved_path,
+        omitted_folder_handles=scan.omitted_folders,
     )
+
+
+def _not_linked(
+    directory: ClusterDirectory, scan: HandleScan, sessions: list[SmbSession]
+) -> list[FileHandle]:
+    """The handles the join cannot place by location (all of them unless the cluster's linkage is trusted)."""
+    handles = scan.handles
+    by_location = index_locations(sessions)
+    measured = scan.sample if len(scan.sample) > len(handles) else handles
+    verdict = directory.linkage() + measure(measured, by_location)  # the join adds this evidence, once
+    if not verdict.trusted:
+        return handles
+    return [h for h in handles if (s := session_of(h.location, by_location)) is None or s.auth_id != h.owner]
 
 
 def by_user(ctx: SearchContext, query: Query, *, as_of: float, progress: Progress | None) -> SearchResult:
@@ -230,7 +255,13 @@ def by_user(ctx: SearchContext, query: Query, *, as_of: float, progress: Progres
         return ctx.result(query, (), notes, as_of=as_of, scanned_handles=0)
     owners = {s.auth_id for s in mine}
     return _client_scan(
-        ctx, query, {s.originator for s in mine}, owners, notes, as_of=as_of, progress=progress
+        ctx,
+        query,
+        {normalize_address(s.originator) for s in mine},
+        owners,
+        notes,
+        as_of=as_of,
+        progress=progress,
     )
 
 
@@ -238,10 +269,12 @@ def by_client(ctx: SearchContext, query: Query, *, as_of: float, progress: Progr
     """``ip:`` (one client) or ``host:`` (the client IPs whose name matches, via the cluster's DNS)."""
     notes: list[str] = []
     if query.kind is QueryKind.IP:
-        return _client_scan(ctx, query, {query.value}, None, notes, as_of=as_of, progress=progress)
+        return _client_scan(
+            ctx, query, {normalize_address(query.value)}, None, notes, as_of=as_of, progress=progress
+        )
     snap = ctx.directory.all_sessions(required=True)
     names = ctx.directory.hostnames_for(snap.originators(), notes, required=True)
-    ips = {ip for ip, name in names.items() if host_matches(query.value, name)}
+    ips = {normalize_address(ip) for ip, name in names.items() if host_matches(query.value, name)}
     if not ips:
         notes.append(
             f"no connected SMB client is named {query.value} ({len(snap.originators())} clients checked)"
@@ -263,7 +296,9 @@ def _client_scan(
     """Handles of clients ``ips`` (or of users ``owners``); grants through the server-side IP filter.
 
     A handle is kept when its owner has a session from one of ``ips`` (``user:``: is one of ``owners``). Rows
-    the join places on another client are dropped; ambiguous ones stay, with their note. For owners with
+    the join places on another client are dropped. ``ip:``/``host:``: rows the join cannot place on any client
+    stay, marked ``possibly`` and listed after the proven ones (``user:`` rows are that user's by their owner,
+    whatever their client). ``ips`` are normalised addresses (``linkage.normalize_address``). For owners with
     sessions from several clients, the file's full grant list is fetched after the scan so the join can tell
     them apart; for the others the client is their only one and the filtered grants add share mode and node.
     """
@@ -287,7 +322,7 @@ def _client_scan(
     by_owner = {o: snap.by_owner.get(o, []) for o in kept_owners}
     # Owners on several clients: the grants decide which client holds each handle, so those files get their
     # full grant list, fetched after the scan (never older than the handles it is joined with).
-    roaming = {o for o, ss in by_owner.items() if len({s.originator for s in ss}) > 1}
+    roaming = {o for o, ss in by_owner.items() if len({normalize_address(s.originator) for s in ss}) > 1}
     mixed_files = {h.file_number for h in scan.handles if h.owner in roaming}
     grants.update(
         grants_for_files(
@@ -307,10 +342,32 @@ def _client_scan(
         sessions=(by_owner, snap.available),
         complete_files=False,
         row_filter=from_these_clients,
+        all_sessions=snap.sessions(),
+        sample=scan.sample,
     )
+    if owners is None:
+        groups = _set_apart_unproven(groups)
     return ctx.result(
-        query, groups, notes, as_of=as_of, scanned_handles=scan.scanned, omitted_handles=scan.omitted
+        query,
+        groups,
+        notes,
+        as_of=as_of,
+        scanned_handles=scan.scanned,
+        omitted_handles=scan.omitted,
+        omitted_folder_handles=scan.omitted_folders,
     )
+
+
+def _set_apart_unproven(groups: list[FileGroup]) -> list[FileGroup]:
+    """Rows with no proven client become ``possibly`` rows: after the proven ones in their file, and files with
+    only such rows after the files with proven ones (folders still last)."""
+    out = []
+    for g in groups:
+        rows = [r if r.client_ip is not None else dataclasses.replace(r, possibly=True) for r in g.rows]
+        rows.sort(key=lambda r: r.possibly)  # stable: culprit order kept within each part
+        out.append(dataclasses.replace(g, rows=tuple(rows)))
+    out.sort(key=lambda g: (g.folder, all(r.possibly for r in g.rows)))  # stable: path order kept
+    return out
 
 
 def _owner_or_file_filter(
@@ -323,7 +380,7 @@ def _owner_or_file_filter(
         owner_set = set(owners)
         return lambda h: h.owner in owner_set
     if snap.available:
-        at_ip = {s.auth_id for s in snap.sessions() if s.originator in ipset}
+        at_ip = {s.auth_id for s in snap.sessions() if normalize_address(s.originator) in ipset}
         return lambda h: h.owner in at_ip
     files = {g.file_id for f in grant_fs for g in f.result()}  # no sessions: files these clients lock
     return lambda h: h.file_number in files

@@ -103,6 +103,8 @@ def row_text(row: LockRow) -> str:
     ]
     if row.note:
         lines.append(f"⚠️ _{escape_clip(row.note, 400)}_")
+    if row.possibly:
+        lines.append("❔ _possibly this client's: the cluster does not say which client holds this handle_")
     return "\n".join(lines)
 
 
@@ -142,7 +144,11 @@ def row_block(n: int, row: LockRow, *, searcher: str | None, cluster: str) -> Bl
 def file_block(n: int, group: FileGroup, *, continued: bool, cluster: str) -> Block:
     """The file heading: FS path and the UNC path users know, as plain_text (never interpreted), handle count."""
     count = len(group.rows)
-    lines = [f"📄 {escape_clip(group.path, 1300)}"]
+    lines = [
+        f"📁 Folder {escape_clip(group.path, 1300)}"
+        if group.folder
+        else f"📄 {escape_clip(group.path, 1300)}"
+    ]
     if group.share is not None:
         unc = ShareLocation(clip(group.share, 80), group.share_path or "/").unc(clip(cluster, 100))
         lines.append(f"Share: {escape_clip(unc, 1400)}")

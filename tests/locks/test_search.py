@@ -158,14 +158,23 @@ def _exact_requests(entry: tuple[Any, str, set[str], int], *, warm: bool) -> Cou
         if warm:
             svc.search(parse_query("/finance/no-such-file"))  # warms the share list
             svc.directory.all_sessions()  # and the session snapshot (as a recent scan would have)
+            svc.directory.probe_linkage()  # and what handle locations mean on this cluster
         client.stats.reset()
         sim.state.reset_request_log()
         result = svc.search(parse_query(fs))
         assert {r.ref.location for f in result.files for r in f.rows} == locations
-        # never the whole handle table: every handle listing carried the file_number filter
+        # never the whole handle table: every handle listing carried the file_number filter, except (cold) the
+        # linkage probe's one page
         handle_calls = [p for m, p in sim.state.request_log if p.startswith("/v1/smb/files/")]
-        assert len(handle_calls) == 1 and "file_number=" in handle_calls[0]
-        return client.stats.by_endpoint
+        narrow = [p for p in handle_calls if "file_number=" in p]
+        probe = [p for p in handle_calls if "file_number=" not in p]
+        assert len(narrow) == 1 and len(probe) == (0 if warm else 1)
+        assert all("resolve_paths=False" in p and "after=" not in p for p in probe)
+        counts = client.stats.by_endpoint
+        if not warm:  # the probe: one page of handles, one of sessions, concurrently with the lookups
+            counts["/v1/smb/files/"] -= 1
+            counts["/v1/smb/sessions/"] -= 1
+        return counts
 
 
 @pytest.mark.parametrize("warm", [False, True])

@@ -70,6 +70,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="lock listings end with a null paging.next (default: never null, as on Qumulo Core)",
     )
     parser.add_argument("--no-seed", action="store_true", help="skip the seed-tool baselines")
+    parser.add_argument(
+        "--handle-locations",
+        choices=("opaque", "extends", "shuffled"),
+        default=None,
+        help="simulated cluster: do handle locations extend session locations (default opaque)",
+    )
     parser.add_argument("--no-slack", action="store_true", help="skip the Slack ack/close measurements")
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON instead of tables")
     parser.add_argument(
@@ -89,6 +95,7 @@ def run(args: argparse.Namespace, *, out: TextIO | None = None, err: TextIO | No
         locks_never_end=False if args.null_lock_next else None,
         seed=False if args.no_seed else None,
         slack=False if args.no_slack else None,
+        handle_locations=args.handle_locations,
     )
 
     def log(line: str) -> None:

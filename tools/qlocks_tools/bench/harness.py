@@ -65,7 +65,12 @@ def _search_scenario(plan: Plan, size: int, rtt: float, log: Log, out: dict[str,
 
 
 def _sim(plan: Plan, size: int, rtt: float) -> SimProcess:
-    return SimProcess(handles=size, latency_ms=rtt, locks_never_end=plan.locks_never_end)
+    return SimProcess(
+        handles=size,
+        latency_ms=rtt,
+        locks_never_end=plan.locks_never_end,
+        handle_locations=plan.handle_locations,
+    )
 
 
 def _sim_facts(info: dict[str, Any]) -> dict[str, Any]:

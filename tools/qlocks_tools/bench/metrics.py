@@ -64,6 +64,7 @@ def search_row(
         "files_on_cluster": sim.get("files"),
         "matched_handles": res["matched"],
         "matched_files": res["files"],
+        "named_client_share": res.get("named_client_share"),
         "cold": cold,
         "warm": warm,
         "warm_other": other,

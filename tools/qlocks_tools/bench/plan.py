@@ -51,6 +51,8 @@ class Plan:
     # Qumulo Core's lock listings may never return a null paging.next (qumulo-rest.md §4); the simulator's own
     # default is a null next on the last page. The benchmark models the cluster.
     locks_never_end: bool = True
+    # Whether handle locations extend session locations is undocumented (simulator knob; qlocks detects it).
+    handle_locations: str = "opaque"
     exact_sizes: tuple[int, ...] = (1_000, 100_000, 300_000)
     exact_rtt_ms: float = 10.0
     exact_runs: int = 5
@@ -108,8 +110,11 @@ def with_overrides(
     exact_sizes: tuple[int, ...] | None = None,
     seed: bool | None = None,
     slack: bool | None = None,
+    handle_locations: str | None = None,
 ) -> Plan:
     out = plan
+    if handle_locations is not None:
+        out = replace(out, handle_locations=handle_locations)
     if sizes is not None:
         out = replace(out, sizes=sizes)
     if rtts_ms is not None:

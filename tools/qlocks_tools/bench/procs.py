@@ -36,10 +36,16 @@ class SimProcess:
     """``with SimProcess(handles=..., latency_ms=...) as sim: sim.info["url"]``; stopped by closing its stdin."""
 
     def __init__(
-        self, *, handles: int, latency_ms: float, seed: int = 1, locks_never_end: bool = True
+        self,
+        *,
+        handles: int,
+        latency_ms: float,
+        seed: int = 1,
+        locks_never_end: bool = True,
+        handle_locations: str = "opaque",
     ) -> None:
         cmd = [sys.executable, "-m", "qlocks_tools.bench.simserver", "--handles", str(handles)]
-        cmd += ["--latency-ms", str(latency_ms), "--seed", str(seed)]
+        cmd += ["--latency-ms", str(latency_ms), "--seed", str(seed), "--handle-locations", handle_locations]
         if locks_never_end:
             cmd.append("--locks-never-end")
         self._stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 - closed in _stop

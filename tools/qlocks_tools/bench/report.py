@@ -39,7 +39,7 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
 
 def search_table(rows: list[Row]) -> str:
     head = ["handles", "RTT", "query", "matched", "cold p50 / p95 ms", "L ms", "×L", "floor ms", "×floor",
-            "seed p50 ms", "speed-up", "same answer"]  # fmt: skip
+            "seed p50 ms", "speed-up", "same answer", "named client"]  # fmt: skip
     body = []
     for r in rows:
         seed = r.get("seed")
@@ -57,6 +57,7 @@ def search_table(rows: list[Row]) -> str:
                 _ms(seed["ms"]) if seed else "–",
                 _x(r.get("speedup")),
                 ("yes" if r.get("agree") else "NO") if seed else "–",
+                f"{r['named_client_share']:.1%}" if r.get("named_client_share") is not None else "–",
             ]
         )
     return _table(head, body)

@@ -45,7 +45,9 @@ def _ms(seconds: float) -> float:
 
 def _describe(result: SearchResult) -> dict[str, Any]:
     owners = {row.ref.owner for group in result.files for row in group.rows}
+    rows = [row for group in result.files for row in group.rows]
     return {
+        "named_client_share": (sum(r.client_ip is not None for r in rows) / len(rows)) if rows else None,
         "files": len(result.files),
         "rows": result.total_handles,
         "matched": result.matched_handles,

@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--page-size", type=int, default=None)
+    parser.add_argument("--handle-locations", default="opaque")
     parser.add_argument(
         "--locks-never-end",
         action="store_true",
@@ -35,7 +36,11 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     sim = start_simulator(
-        handles=args.handles, seed=args.seed, latency_ms=args.latency_ms, page_size=args.page_size
+        handles=args.handles,
+        seed=args.seed,
+        latency_ms=args.latency_ms,
+        page_size=args.page_size,
+        handle_locations=args.handle_locations,
     )
     generated_s = time.perf_counter() - started
     # Render the listings once now (cached fragments), so the first client to walk them pays what later ones do.

@@ -72,9 +72,10 @@ def _grant_source(state: ClusterState, pr: PageRequest, file_ref: str | None) ->
     if file_ref is not None:
         f = _file_for_ref(state, file_ref)
         return f.handles if f is not None else []
-    ip = pr.params.get("owner_address")
-    if ip is not None:
-        return state.by_ip.get(ip, [])
+    address = pr.params.get("owner_address")
+    if address is not None:  # matched as the grants write it (``addresses`` knob): no normalising here
+        ip = state.originator_of(address)
+        return state.by_ip.get(ip, []) if ip is not None else []
     return state.handle_keys
 
 

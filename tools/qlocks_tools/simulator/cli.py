@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import TextIO
 
-from qlocks_tools.simulator.knobs import privileges_of
+from qlocks_tools.simulator.knobs import ADDRESS_STYLES, LOCATION_STYLES, privileges_of
 from qlocks_tools.simulator.runner import Simulator, start_simulator
 from qlocks_tools.simulator.state import DEFAULT_PASSWORD, DEFAULT_USERNAME
 
@@ -97,6 +97,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve the API under PATH only, e.g. /api as on a cluster's web UI port 443 (default: at /v1)",
     )
     parser.add_argument(
+        "--handle-locations",
+        choices=LOCATION_STYLES,
+        default="opaque",
+        help="how handle locations relate to session locations: opaque (unrelated, the default), extends "
+        "(a handle's location is its session's location plus '.N'), shuffled (they extend another session's)",
+    )
+    parser.add_argument(
+        "--addresses",
+        choices=ADDRESS_STYLES,
+        default="ipv4",
+        help="client addresses: ipv4 (default), mapped (lock grants write ::ffff:10.30.0.15), ipv6",
+    )
+    parser.add_argument(
+        "--folder-handles",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of generated opens that are folder handles (Explorer windows, share roots), 0-1 (default 0)",
+    )
+    parser.add_argument(
         "--username",
         default=DEFAULT_USERNAME,
         metavar="NAME",
@@ -157,6 +177,9 @@ def banner(sim: Simulator, args: argparse.Namespace, tokens: dict[str, str]) -> 
 def run(args: argparse.Namespace, *, stop: threading.Event | None = None, out: TextIO | None = None) -> int:
     """Start the simulator, print how to use it, serve until Ctrl-C (or ``stop`` is set, for tests)."""
     out = out or sys.stdout
+    if not 0.0 <= args.folder_handles <= 1.0:
+        print("qlocks simulator: --folder-handles must be between 0 and 1", file=sys.stderr)
+        return 2
     if args.handles < 0 or (args.page_size is not None and args.page_size < 1) or args.latency_ms < 0:
         print(
             "qlocks simulator: --handles, --page-size and --latency-ms must not be negative", file=sys.stderr
@@ -176,6 +199,9 @@ def run(args: argparse.Namespace, *, stop: threading.Event | None = None, out: T
             cert_dir=(args.cert_dir or default_cert_dir()) if args.tls else None,
             tls_san=not args.tls_no_san,
             api_prefix=args.api_prefix,
+            handle_locations=args.handle_locations,
+            addresses=args.addresses,
+            folders=args.folder_handles,
         )
     except ValueError as exc:
         print(f"qlocks simulator: --api-prefix: {exc}", file=sys.stderr)

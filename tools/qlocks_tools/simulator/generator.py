@@ -150,12 +150,18 @@ def _byte_ranges(rng: random.Random, path: str, kind: str) -> tuple[tuple[int, i
     )
 
 
-def populate(state: ClusterState, handles: int, *, seed: int) -> None:
-    """Open ``handles`` handles on ``state``, deterministically for ``seed``."""
+def populate(state: ClusterState, handles: int, *, seed: int, folders: float = 0.0) -> None:
+    """Open ``handles`` handles on ``state``, deterministically for ``seed``.
+
+    ``folders``: the share of opens that are folder handles (an Explorer window on a folder, a share root mapped
+    as a drive), 0 to 1; 0 generates exactly the cluster earlier versions generated for that seed.
+    """
+    if not 0.0 <= folders <= 1.0:
+        raise ValueError("folders must be between 0 and 1")
     was_enabled = gc.isenabled()
     gc.disable()  # only acyclic records are created; skipping GC passes saves ~25% at 300k handles
     try:
-        _populate(state, handles, seed)
+        _populate(state, handles, seed, folders)
     finally:
         if was_enabled:
             gc.enable()
@@ -163,7 +169,7 @@ def populate(state: ClusterState, handles: int, *, seed: int) -> None:
         gc.collect()  # age the new records into the oldest generation now, not during the first requests
 
 
-def _populate(state: ClusterState, handles: int, seed: int) -> None:
+def _populate(state: ClusterState, handles: int, seed: int, folders: float = 0.0) -> None:
     rng = random.Random(seed)
     pop = _Population(state, rng, n_users=max(24, min(6000, handles // 25)))
     with state.lock:
@@ -182,6 +188,9 @@ def _populate(state: ClusterState, handles: int, seed: int) -> None:
         while state.handle_count < handles:
             opener = users[int(rng.random() * len(users))]
             path = _random_path(rng, opener.dept, opener.ident.name)
+            if folders and rng.random() < folders:  # never draws when off: seeds keep their clusters
+                _open_folder(state, pop, rng, path, opener)
+                continue
             if state.file_number_of(path) is not None:
                 stem, dot, ext = path.rpartition(".")
                 path = f"{stem} ({state.handle_count}).{ext}" if dot else f"{path} ({state.handle_count})"
@@ -217,3 +226,11 @@ def _open_many(
             user, other_slot = colleagues[int(rng.random() * len(colleagues))], pop.pick_slot()
         other = "read" if rng.random() < 0.7 else "preview"
         state.open_handle(f, pop.session(user, other_slot), kind=other)
+
+
+def _open_folder(state: ClusterState, pop: _Population, rng: random.Random, path: str, opener: _User) -> None:
+    """A folder handle: mostly the folder of a file the user works on, sometimes its share root."""
+    folder = path.rsplit("/", 1)[0] or "/"
+    if rng.random() < 0.3:
+        folder = "/" + folder.strip("/").split("/", 1)[0]
+    state.open_handle(state.ensure_folder(folder), pop.session(opener, pop.pick_slot()), kind="folder")

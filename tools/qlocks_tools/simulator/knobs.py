@@ -20,6 +20,15 @@ CLOSE_REPLIES = ("per-location", "empty", "other-location", "garbage")
 # file listings do not.
 PREFIX_ECHOES = ("locks", "all", "none")
 
+# How handle locations relate to session locations (undocumented; qlocks must detect it, not assume it):
+# "opaque": unrelated strings; "extends": a handle's location is its session's location plus ".<n>"
+# (session "4.676543750958", handle "4.676543750958.39903"); "shuffled": handle locations extend the location
+# of *another* session (a prefix that means something else), which qlocks must notice and not trust.
+LOCATION_STYLES = ("opaque", "extends", "shuffled")
+# How clients are addressed: "ipv4" everywhere; "mapped": sessions say 10.30.0.15, lock grants say
+# ::ffff:10.30.0.15; "ipv6": IPv6 clients, compressed in sessions, fully written out in lock grants.
+ADDRESS_STYLES = ("ipv4", "mapped", "ipv6")
+
 
 @dataclass(slots=True)
 class Account:

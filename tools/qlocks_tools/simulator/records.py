@@ -63,6 +63,14 @@ MASK_PREVIEW: tuple[str, ...] = ("MS_ACCESS_FILE_READ_ATTRIBUTES", "MS_ACCESS_SY
 MODE_WRITE: tuple[str, ...] = ("API_SHARE_MODE_READ", "API_SHARE_MODE_WRITE", "API_SHARE_MODE_EXCLUDE_WRITE")
 MODE_READ: tuple[str, ...] = ("API_SHARE_MODE_READ",)
 MODE_PREVIEW: tuple[str, ...] = ()
+# A folder open in Explorer (or a share root mapped as a drive): list + change-notify watch, shares everything.
+MASK_FOLDER: tuple[str, ...] = (
+    "MS_ACCESS_FILE_LIST_DIRECTORY",
+    "MS_ACCESS_FILE_READ_ATTRIBUTES",
+    "MS_ACCESS_FILE_READ_EA",
+    "MS_ACCESS_SYNCHRONIZE",
+)
+MODE_FOLDER: tuple[str, ...] = ("API_SHARE_MODE_READ", "API_SHARE_MODE_WRITE", "API_SHARE_MODE_DELETE")
 MODE_EXCLUSIVE: tuple[str, ...] = (
     "API_SHARE_MODE_READ",
     "API_SHARE_MODE_WRITE",
@@ -100,6 +108,7 @@ class Session:
     is_encrypted: bool
     num_opens: int = 0
     share_names: list[str] = field(default_factory=list)
+    grant_address: str = ""  # the client as lock grants name it (``owner_address``); "" = ``originator``
 
 
 @dataclass(slots=True)
@@ -111,6 +120,7 @@ class FileRec:
     modified: float
     share: str = ""  # share_name of the longest matching share fs_path
     handles: list[int] = field(default_factory=list)  # handle seqs, ascending
+    is_dir: bool = False  # a folder with handles on it (Explorer windows, share roots); path ends with "/"
 
 
 @dataclass(slots=True)
@@ -131,6 +141,7 @@ OPEN_KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "read": (MASK_READ, MODE_READ),
     "preview": (MASK_PREVIEW, MODE_PREVIEW),
     "exclusive": (MASK_WRITE, MODE_EXCLUSIVE),
+    "folder": (MASK_FOLDER, MODE_FOLDER),
 }
 
 
@@ -172,7 +183,7 @@ def share_mode_grant_json(h: Handle, s: Session) -> dict[str, Any]:
         "snapshot_id": "",
         "owner_id": owner_id(h),
         "mode": list(h.share_mode),
-        "owner_address": s.originator,
+        "owner_address": s.grant_address or s.originator,
         "node_address": s.server_address,
     }
 
@@ -214,6 +225,8 @@ def _rfc3339(ts: float) -> str:
 
 
 def attributes_json(f: FileRec, owner: Identity | None) -> dict[str, Any]:
+    if f.is_dir:
+        return dir_attributes_json(f.path, f.number)
     name = f.path.rsplit("/", 1)[-1]
     return {
         "path": f.path,

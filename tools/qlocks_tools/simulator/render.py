@@ -53,7 +53,7 @@ def grant_fragment(h: r.Handle, s: r.Session, modes: dict[tuple[str, ...], str])
     mode = _str_list(h.share_mode, modes)
     return (
         f'{{"file_id": "{h.file_number}", "stream_id": "0", "snapshot_id": "", "owner_id": "{r.owner_id(h)}", '
-        f'"mode": {mode}, "owner_address": {encode_basestring(s.originator)}, '
+        f'"mode": {mode}, "owner_address": {encode_basestring(s.grant_address or s.originator)}, '
         f'"node_address": {encode_basestring(s.server_address)}}}'
     ).encode()
 

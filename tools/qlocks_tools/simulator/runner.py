@@ -103,6 +103,9 @@ def start_simulator(
     tls_san: bool = True,
     tls_names: tuple[str, ...] | None = None,
     api_prefix: str | None = None,
+    handle_locations: str = "opaque",
+    addresses: str = "ipv4",
+    folders: float = 0.0,
 ) -> Simulator:
     """Generate a cluster with ``handles`` open handles and serve it on ``host:port`` (0 = any free port).
 
@@ -111,14 +114,22 @@ def start_simulator(
     certificate without subjectAltName (its CN is ``host``), which verifying clients on urllib3 2 refuse;
     ``tls_names`` replaces the certificate's names (default localhost, 127.0.0.1, ::1), e.g. to serve one for
     another host. With ``api_prefix`` (``/api``) the API is served under that prefix only, as on a cluster's web UI
-    port 443.
+    port 443. ``handle_locations``
+    and ``addresses`` pick the cluster behaviours of ``knobs.LOCATION_STYLES`` / ``knobs.ADDRESS_STYLES``;
+    ``folders`` is the share of generated opens that are folder handles.
     """
     if handles < 0:
         raise ValueError("handles must be >= 0")
     if page_size is not None and page_size < 1:
         raise ValueError("page_size must be >= 1")
-    state = ClusterState(seed=seed, username=username, password=password)
-    populate(state, handles, seed=seed)
+    state = ClusterState(
+        seed=seed,
+        username=username,
+        password=password,
+        handle_locations=handle_locations,
+        addresses=addresses,
+    )
+    populate(state, handles, seed=seed, folders=folders)
     state.latency_s = max(0.0, latency_ms / 1000.0)
     state.page_size = page_size
     if api_prefix is not None and (not api_prefix.startswith("/") or api_prefix.endswith("/")):

@@ -3,13 +3,16 @@
 Handles, sessions, files and identities are kept in dicts plus sorted key lists, so listing a page is
 O(log N + page) and closing a handle is O(log N) plus a memmove, even with 300k handles.
 Every mutation keeps the joins the real cluster exposes consistent: handle ``owner`` == session ``user.auth_id``,
-share-mode grant ``owner_address`` == session ``originator``, handle ``file_number`` == grant ``file_id``.
+share-mode grant ``owner_address`` == session ``originator`` (the same address; written as the ``addresses`` knob
+says), handle ``file_number`` == grant ``file_id``. Whether a handle's location extends its session's location is
+the ``handle_locations`` knob (``knobs.LOCATION_STYLES``).
 """
 
 from __future__ import annotations
 
 import bisect
 import dataclasses
+import ipaddress
 import logging
 import random
 import threading
@@ -19,7 +22,7 @@ from typing import Any
 
 from qlocks_tools.simulator import records as r
 from qlocks_tools.simulator.catalog import DEFAULT_SHARES
-from qlocks_tools.simulator.knobs import Account, Knobs, privileges_of
+from qlocks_tools.simulator.knobs import ADDRESS_STYLES, LOCATION_STYLES, Account, Knobs, privileges_of
 from qlocks_tools.simulator.paging import SortedKeys
 from qlocks_tools.simulator.render import Fragments
 from qlocks_tools.simulator.views import StateViews
@@ -43,10 +46,21 @@ class ClusterState(StateViews, Knobs):
         username: str = DEFAULT_USERNAME,
         password: str = DEFAULT_PASSWORD,
         clock: Callable[[], float] = time.time,
+        handle_locations: str = "opaque",
+        addresses: str = "ipv4",
     ) -> None:
         super().__init__(clock)
+        if handle_locations not in LOCATION_STYLES:
+            raise ValueError(f"handle_locations must be one of {', '.join(LOCATION_STYLES)}")
+        if addresses not in ADDRESS_STYLES:
+            raise ValueError(f"addresses must be one of {', '.join(ADDRESS_STYLES)}")
+        self.handle_locations = handle_locations
+        self.addresses = addresses
         self.lock = threading.RLock()
         self.seed = seed
+        self._by_grant_address: dict[str, str] = {}  # owner_address as grants say it -> originator
+        self._last_session_location = ""
+        self._folder_by_path: dict[str, int] = {}  # folder path (no trailing slash) -> its FileRec number
         self.rng = random.Random(seed)
         self.identities: dict[str, r.Identity] = {}
         self._ident_by_name: dict[str, str] = {}
@@ -138,6 +152,8 @@ class ClusterState(StateViews, Knobs):
             n = self._next["ip"]
             self._next["ip"] += 1
             ip = f"10.30.{n // 250}.{n % 250 + 2}"
+            if self.addresses == "ipv6":
+                ip = str(ipaddress.IPv6Address(f"fd00:30::{n // 250:x}:{n % 250 + 2:x}"))
             if hostname:
                 self.hostnames[ip] = hostname
             return ip
@@ -153,6 +169,11 @@ class ClusterState(StateViews, Knobs):
             now = self.clock()
             location = str(self.rng.getrandbits(62))
             prefix = f"{node + 1}.{self.rng.randrange(10**11, 10**12)}"
+            if self.handle_locations == "extends":
+                location = prefix
+            elif self.handle_locations == "shuffled":  # handles extend the previous session's location
+                location, prefix = prefix, self._last_session_location or prefix
+                self._last_session_location = location
             sess = r.Session(
                 seq,
                 location,
@@ -163,12 +184,51 @@ class ClusterState(StateViews, Knobs):
                 now - age_s,
                 now,
                 self.rng.random() < 0.7,
+                grant_address=self.grant_address_of(ip),
             )
+            self._by_grant_address[sess.grant_address or ip] = ip
             self.sessions[seq] = sess
             self.session_keys.add(seq)
             self._session_by_loc[location] = seq
             self._session_by_pair[(ident.auth_id, ip)] = seq
             return sess
+
+    def grant_address_of(self, ip: str) -> str:
+        """How lock grants write client ``ip`` ("" = as sessions do)."""
+        if self.addresses == "mapped" and ip.count(".") == 3:
+            return f"::ffff:{ip}"
+        if self.addresses == "ipv6" and ":" in ip:
+            return ipaddress.IPv6Address(ip).exploded
+        return ""
+
+    def originator_of(self, owner_address: str) -> str | None:
+        """The client a grant ``owner_address`` filter means, compared as the cluster writes it (no parsing)."""
+        with self.lock:
+            return self._by_grant_address.get(owner_address)
+
+    def ensure_folder(self, path: str) -> r.FileRec:
+        """A folder that handles can be opened on (listed with a trailing slash, like directory attributes)."""
+        base = path.rstrip("/") or "/"
+        with self.lock:
+            number = self._folder_by_path.get(base)
+            if number is not None:
+                return self.files[number]
+            parent = base
+            while parent and parent not in self.dirs:
+                self.dirs[parent] = 1_000_000_000 + len(self.dirs)
+                parent = parent.rsplit("/", 1)[0]
+            number = self.dirs[base]
+            now = self.clock()
+            rec = r.FileRec(number, base.rstrip("/") + "/", 0, now - 86400 * 30, now - 3600, is_dir=True)
+            rec.share = self.share_for(base)
+            self.files[number] = rec
+            self._folder_by_path[base] = number
+            return rec
+
+    def folder_by_path(self, path: str) -> r.FileRec | None:
+        with self.lock:
+            number = self._folder_by_path.get(path.rstrip("/") or "/")
+            return None if number is None else self.files[number]
 
     def ensure_file(self, path: str, *, size: int | None = None, age_s: float = 86400.0) -> r.FileRec:
         with self.lock:
@@ -235,8 +295,12 @@ class ClusterState(StateViews, Knobs):
                 sess.share_names.append(f.share)
             return h
 
-    def add_handle(self, path: str, *, user: str, client_ip: str | None = None, write: bool = True) -> str:
-        """Open ``path`` as ``user`` (from ``client_ip``, or the user's usual client); returns the location."""
+    def add_handle(
+        self, path: str, *, user: str, client_ip: str | None = None, write: bool = True, folder: bool = False
+    ) -> str:
+        """Open ``path`` as ``user`` (from ``client_ip``, or the user's usual client); returns the location.
+
+        With ``folder``, ``path`` is a folder held open the way Explorer holds one (list + change notify)."""
         if not path.startswith("/"):
             raise ValueError(f"path must be absolute: {path!r}")
         with self.lock:
@@ -248,7 +312,10 @@ class ClusterState(StateViews, Knobs):
                 )
             sess = self.ensure_session(ident, client_ip, age_s=60.0)
             sess.last_active = self.clock()
-            h = self.open_handle(self.ensure_file(path), sess, kind="write" if write else "read")
+            if folder:
+                h = self.open_handle(self.ensure_folder(path), sess, kind="folder")
+            else:
+                h = self.open_handle(self.ensure_file(path), sess, kind="write" if write else "read")
             return r.handle_location(h, sess)
 
     def reuse_location(

@@ -28,6 +28,7 @@ class StateViews:
     fragments: Fragments
     _file_by_path: dict[str, int]
     _session_by_loc: dict[str, int]
+    _folder_by_path: dict[str, int]
 
     @property
     def handle_count(self) -> int:
@@ -41,6 +42,8 @@ class StateViews:
     def file_by_ref(self, ref: str) -> r.FileRec | None:
         with self.lock:
             number = int(ref) if ref.isdigit() else self._file_by_path.get(ref)
+            if number is None and ref.startswith("/"):
+                number = self._folder_by_path.get(ref.rstrip("/") or "/")
             return None if number is None else self.files.get(number)
 
     def handle_by_location(self, location: str) -> r.Handle | None:
