@@ -52,7 +52,16 @@ class PgCluster:
 
     def start(self) -> None:
         done = self._run(
-            "initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "--no-sync", "-E", "UTF8", "--no-locale"
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--no-locale",
         )
         if done.returncode != 0:
             raise RuntimeError(f"initdb failed: {done.stderr.strip() or done.stdout.strip()}")
@@ -63,7 +72,17 @@ class PgCluster:
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50"
             )
             done = self._run(
-                "pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", options, "-w", "-t", "30", "start"
+                "pg_ctl",
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.root / "log"),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "30",
+                "start",
             )
             if done.returncode == 0:
                 return

@@ -50,13 +50,13 @@ def inspect(where: DatabaseUrl) -> str:
             parent = path.parent
             if parent.is_dir():
                 _writable(parent)
-                return f"{where.shown} does not exist yet; `qlocks run` will create it"
+                return f"{where.shown} does not exist yet; qlocks run will create it"
             if parent.exists():
                 raise StoreError(f"{parent} is not a directory")
             if not parent.parent.is_dir():
                 raise StoreError(f"the folder {str(parent.parent)!r} does not exist")
             _writable(parent.parent)
-            return f"{where.shown} does not exist yet; `qlocks run` will create it (and {parent})"
+            return f"{where.shown} does not exist yet; qlocks run will create it (and {parent})"
         _writable(path)
         from bot.store.sqlite import SqliteBackend
 
@@ -68,12 +68,12 @@ def inspect(where: DatabaseUrl) -> str:
     with Store(backend) as store:
         version = store.schema_version()
     if version == 0:
-        return f"{where.shown} answers; empty: `qlocks run` will create the schema (version {LATEST})"
+        return f"{where.shown} answers; empty: qlocks run will create the schema (version {LATEST})"
     if version < LATEST:
-        return f"{where.shown} answers; schema version {version}: `qlocks run` will migrate it to {LATEST}"
+        return f"{where.shown} answers; schema version {version}: qlocks run will migrate it to {LATEST}"
     if version > LATEST:
         raise StoreError(
-            f"{where.shown} has schema version {version}, newer than this qlocks ({LATEST}): `qlocks run` will refuse"
+            f"{where.shown} has schema version {version}, newer than this qlocks ({LATEST}): qlocks run will refuse"
         )
     return f"{where.shown} answers; schema version {version} (current)"
 

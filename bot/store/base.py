@@ -168,7 +168,7 @@ class Store:
                 for statement in migration.sql(self.dialect):
                     tx.execute(statement)
                 tx.execute(
-                    f"INSERT INTO {SCHEMA_TABLE} (version, name, applied_at) VALUES (?, ?, ?)",
+                    "INSERT INTO qlocks_schema (version, name, applied_at) VALUES (?, ?, ?)",
                     (migration.version, migration.name, now),
                 )
                 applied.append(migration.version)
@@ -184,7 +184,7 @@ class Store:
     def _version(self, tx: Tx) -> int:
         if not self._has_schema_table(tx):
             return 0
-        rows = tx.execute(f"SELECT MAX(version) FROM {SCHEMA_TABLE}")
+        rows = tx.execute("SELECT MAX(version) FROM qlocks_schema")
         return int(rows[0][0] or 0) if rows else 0
 
     def _has_schema_table(self, tx: Tx) -> bool:
@@ -302,7 +302,13 @@ class Store:
     # --- pending requests --------------------------------------------------------------------------------------
 
     def add_pending(
-        self, *, kind: str, requester: str, now: float, expires_at: float, data: Mapping[str, Any] | None = None
+        self,
+        *,
+        kind: str,
+        requester: str,
+        now: float,
+        expires_at: float,
+        data: Mapping[str, Any] | None = None,
     ) -> PendingRequest:
         request = PendingRequest(
             id=new_id(),
@@ -422,7 +428,12 @@ class Store:
         data: Mapping[str, Any] | None = None,
     ) -> HeldQuery:
         held = HeldQuery(
-            id=new_id(), user_id=user_id, query=query, created_at=now, expires_at=expires_at, data=dict(data or {})
+            id=new_id(),
+            user_id=user_id,
+            query=query,
+            created_at=now,
+            expires_at=expires_at,
+            data=dict(data or {}),
         )
         with self._backend.transaction() as tx:
             tx.execute(
@@ -443,7 +454,12 @@ class Store:
             return None
         r = rows[0]
         return HeldQuery(
-            id=r[0], user_id=r[1], query=r[2], created_at=float(r[3]), expires_at=float(r[4]), data=_load(r[5])
+            id=r[0],
+            user_id=r[1],
+            query=r[2],
+            created_at=float(r[3]),
+            expires_at=float(r[4]),
+            data=_load(r[5]),
         )
 
     # --- housekeeping ------------------------------------------------------------------------------------------
@@ -459,9 +475,7 @@ class Store:
         return changed
 
 
-_PENDING_SELECT = (
-    "SELECT id, kind, requester, state, created_at, expires_at, resolved_at, resolved_by, data FROM pending_requests"
-)
+_PENDING_SELECT = "SELECT id, kind, requester, state, created_at, expires_at, resolved_at, resolved_by, data FROM pending_requests"
 _PURGES: tuple[tuple[str, tuple[object, ...]], ...] = (
     ("DELETE FROM close_claims WHERE expires_at <= ?", (None,)),
     ("DELETE FROM held_queries WHERE expires_at <= ?", (None,)),
@@ -482,4 +496,3 @@ def _pending(r: Row) -> PendingRequest:
         resolved_by=r[7],
         data=_load(r[8]),
     )
-

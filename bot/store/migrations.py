@@ -101,7 +101,9 @@ def check_order(migrations: tuple[Migration, ...]) -> None:
     """Versions must be 1, 2, 3, … with no gap: a gap means a migration was lost in a merge."""
     for expected, migration in enumerate(migrations, start=1):
         if migration.version != expected:
-            raise ValueError(f"migration {migration.name!r} has version {migration.version}, expected {expected}")
+            raise ValueError(
+                f"migration {migration.name!r} has version {migration.version}, expected {expected}"
+            )
 
 
 check_order(MIGRATIONS)

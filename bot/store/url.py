@@ -29,7 +29,9 @@ class DatabaseUrlError(ValueError):
 @dataclass(frozen=True, slots=True)
 class DatabaseUrl:
     kind: Literal["sqlite", "postgresql"]
-    url: str = field(repr=False)  # normalized; for PostgreSQL what psycopg connects with (may hold the password)
+    url: str = field(
+        repr=False
+    )  # normalized; for PostgreSQL what psycopg connects with (may hold the password)
     shown: str  # for logs and messages: the password masked
     path: str | None = None  # SQLite: the file (":memory:" only for a private in-process store)
     password: str | None = field(default=None, repr=False)
@@ -73,7 +75,9 @@ def _sqlite(rest: str) -> DatabaseUrl:
     if not path or path.endswith("/"):
         raise DatabaseUrlError("a SQLite URL must name a file, e.g. sqlite:////var/lib/qlocks/qlocks.db")
     if path == ":memory:":
-        raise DatabaseUrlError("sqlite:///:memory: would lose every audit record and claim at exit: name a file")
+        raise DatabaseUrlError(
+            "sqlite:///:memory: would lose every audit record and claim at exit: name a file"
+        )
     return DatabaseUrl(kind="sqlite", url=f"sqlite:///{path}", shown=f"sqlite:///{path}", path=path)
 
 

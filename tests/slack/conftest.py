@@ -163,6 +163,7 @@ def make_harness(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Ca
             admin_groups=frozenset(groups),
             channels=frozenset(channels),
             audit_log=str(tmp_path / "audit.jsonl"),
+            state_dir=str(tmp_path / "state"),
             cluster_name=CLUSTER,
             cache_ttl_s=cache_ttl_s,
         )

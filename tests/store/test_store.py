@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from bot.store import LATEST, MIGRATIONS, DatabaseUrl, Migration, Store, StoreError, open_store
 from tests.store.racer import race
 
-EXTRA = Migration(2, "test: one more table", ("CREATE TABLE extra (id TEXT PRIMARY KEY, n INTEGER NOT NULL)",))
+EXTRA = Migration(
+    2, "test: one more table", ("CREATE TABLE extra (id TEXT PRIMARY KEY, n INTEGER NOT NULL)",)
+)
 
 
 # --- schema ------------------------------------------------------------------------------------------------------
@@ -86,7 +88,9 @@ def test_concurrent_starts_migrate_once(where: DatabaseUrl) -> None:
 def test_audit_records_are_kept_in_order_and_survive_a_restart(reopen: Callable[..., Store]) -> None:
     store = reopen()
     ids = [
-        store.add_audit({"at": 10.0 + i, "event": "close_handle", "result": r, "user_id": "U1", "file": f"/f{i}"})
+        store.add_audit(
+            {"at": 10.0 + i, "event": "close_handle", "result": r, "user_id": "U1", "file": f"/f{i}"}
+        )
         for i, r in enumerate(["closed", "denied", "gone"])
     ]
     assert ids == sorted(ids)
@@ -115,14 +119,18 @@ def test_an_audit_record_needs_a_time(store: Store) -> None:
 def test_a_claim_is_exclusive_until_released_settled_or_expired(store: Store) -> None:
     assert store.claim("c|loc1", owner="a", user_id="U1", now=100.0, expires_at=200.0) is None
     held = store.claim("c|loc1", owner="b", user_id="U2", now=101.0, expires_at=201.0)
-    assert held is not None and held.user_id == "U1" and held.state == "in_flight" and held.claimed_at == 100.0
+    assert (
+        held is not None and held.user_id == "U1" and held.state == "in_flight" and held.claimed_at == 100.0
+    )
     assert store.claim("c|loc2", owner="b", user_id="U2", now=101.0, expires_at=201.0) is None  # other handle
     assert not store.release_claim("c|loc1", owner="b")  # only the owner releases
     assert not store.settle_claim("c|loc1", owner="b", now=102.0, expires_at=900.0)
     assert store.settle_claim("c|loc1", owner="a", now=102.0, expires_at=900.0)
     held = store.claim("c|loc1", owner="b", user_id="U2", now=500.0, expires_at=600.0)
     assert held is not None and held.state == "settled" and held.settled_at == 102.0 and held.user_id == "U1"
-    assert store.claim("c|loc1", owner="b", user_id="U2", now=900.0, expires_at=1000.0) is None  # expired: taken
+    assert (
+        store.claim("c|loc1", owner="b", user_id="U2", now=900.0, expires_at=1000.0) is None
+    )  # expired: taken
     assert not store.settle_claim("c|loc1", owner="a", now=901.0, expires_at=2000.0)  # a's claim is gone
     assert store.release_claim("c|loc1", owner="b")
     assert store.claim("c|loc1", owner="c", user_id="U3", now=902.0, expires_at=1000.0) is None
@@ -188,7 +196,9 @@ def test_processes_racing_for_one_claim_have_exactly_one_winner(where: DatabaseU
 # --- pending requests, watches, held queries -----------------------------------------------------------------------
 
 
-def test_a_pending_request_is_resolved_exactly_once_and_not_after_it_expired(reopen: Callable[..., Store]) -> None:
+def test_a_pending_request_is_resolved_exactly_once_and_not_after_it_expired(
+    reopen: Callable[..., Store],
+) -> None:
     store = reopen()
     asked = store.add_pending(kind="close", requester="U1", now=10.0, expires_at=100.0, data={"path": "/a"})
     late = store.add_pending(kind="close", requester="U2", now=11.0, expires_at=20.0)
@@ -199,7 +209,9 @@ def test_a_pending_request_is_resolved_exactly_once_and_not_after_it_expired(reo
     assert again.resolve_pending(asked.id, state="approved", by="U9", now=30.0)
     assert not store.resolve_pending(asked.id, state="denied", by="U8", now=31.0)  # second answer loses
     got = store.get_pending(asked.id)
-    assert got is not None and got.state == "approved" and got.resolved_by == "U9" and got.data == {"path": "/a"}
+    assert (
+        got is not None and got.state == "approved" and got.resolved_by == "U9" and got.data == {"path": "/a"}
+    )
     assert not store.resolve_pending(late.id, state="approved", by="U9", now=30.0)  # expired
     assert store.purge_expired(now=30.0) >= 1
     expired = store.get_pending(late.id)
@@ -225,7 +237,9 @@ def test_watches_by_target_expire_and_fire_once(store: Store) -> None:
 
 def test_held_queries_are_found_by_id_until_they_expire(reopen: Callable[..., Store]) -> None:
     store = reopen()
-    held = store.hold_query(query="path:/share/*.xlsx", now=1.0, expires_at=60.0, user_id="U1", data={"offset": 50})
+    held = store.hold_query(
+        query="path:/share/*.xlsx", now=1.0, expires_at=60.0, user_id="U1", data={"offset": 50}
+    )
     found = reopen().held_query(held.id, now=30.0)
     assert found == held
     assert store.held_query(held.id, now=60.0) is None
