@@ -62,7 +62,7 @@ def test_bad_settings_are_one_line_naming_the_setting_without_the_password(
 
 def test_a_state_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
-    with pytest.raises(ConfigError, match="QLOCKS_STATE_DIR: .* is a file, not a directory"):
+    with pytest.raises(ConfigError, match=r"QLOCKS_STATE_DIR: .* is a file, not a directory"):
         qlocks(QLOCKS_STATE_DIR=str(tmp_path / "f"))
 
 
