@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,7 +60,7 @@ class SqliteBackend:
                     path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_S
                 )
                 if path != ":memory:":
-                    mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()
+                    mode = _switch_to_wal(self._conn)
                     if not mode or str(mode[0]).lower() != "wal":
                         raise StoreError(f"{self.shown}: could not switch to WAL mode (got {mode!r})")
                 self._conn.execute("PRAGMA synchronous=FULL")
@@ -95,15 +96,31 @@ class SqliteBackend:
             self._conn.close()
 
 
+def _switch_to_wal(conn: sqlite3.Connection) -> object:
+    """``PRAGMA journal_mode=WAL``, waiting for other processes opening a new file at the same moment: SQLite
+    answers "database is locked" there at once instead of calling the busy handler."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            return conn.execute("PRAGMA journal_mode=WAL").fetchone()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _make_parent(path: Path) -> None:
     """The state directory is created at start (one level: its own parent must exist)."""
     parent = path.parent
     if parent.is_dir():
         return
-    if parent.exists():
+    if parent.exists() and not parent.is_dir():
         raise StoreError(f"{parent} is not a directory")
     try:
         parent.mkdir(mode=0o750)
+    except FileExistsError:  # another process starting at the same time made it
+        if not parent.is_dir():
+            raise StoreError(f"{parent} is not a directory") from None
     except FileNotFoundError:
         raise StoreError(f"cannot create {parent}: its parent folder does not exist") from None
     except OSError as exc:
