@@ -96,13 +96,14 @@ class SqliteBackend:
             self._conn.close()
 
 
-def _switch_to_wal(conn: sqlite3.Connection) -> object:
+def _switch_to_wal(conn: sqlite3.Connection) -> tuple[object, ...] | None:
     """``PRAGMA journal_mode=WAL``, waiting for other processes opening a new file at the same moment: SQLite
     answers "database is locked" there at once instead of calling the busy handler."""
     deadline = time.monotonic() + BUSY_TIMEOUT_S
     while True:
         try:
-            return conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            row: tuple[object, ...] | None = conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            return row
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
