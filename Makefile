@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml tools/pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e ./tools
 	@rm -f $(VENV)/.installed-* && touch $@
 
-# Debian packages the browser test needs: headless Chromium, and a colour emoji font (the page and
-# docs/playground.png show the bot's emoji). Each is installed only when missing.
+# Debian packages the tests need: headless Chromium and a colour emoji font (the browser test; the page and
+# docs/playground.png show the bot's emoji), PostgreSQL (the state store's tests start a throwaway cluster with its
+# initdb/pg_ctl; the package's own cluster is not used). Each is installed only when missing.
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "installing Debian package chromium (browser test)"; \
@@ -28,6 +29,12 @@ system-deps:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get install -y -q fonts-noto-color-emoji >/dev/null 2>&1 || \
 	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q fonts-noto-color-emoji >/dev/null; }; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing Debian package postgresql (state store tests)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -q >/dev/null && \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; }; }
 
 demo: $(STAMP)
 	$(PY) -m bot demo

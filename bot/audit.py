@@ -1,7 +1,9 @@
-"""Audit trail for close attempts: one JSON line per attempt (allowed, refused or failed), fsync'd before Slack hears.
+"""Audit trail for close attempts: one record per attempt (allowed, refused or failed), durable before Slack hears.
 
-``AuditLog(path).append(record)`` is thread-safe and durable (write, flush, ``os.fsync``); the caller writes the record
-*before* posting anything to Slack, so the trail survives a Slack outage. Records are plain data: the channel's "who
+``AuditLog(path, store).append(record)`` commits the record to the state store (``bot.store``: the record of
+truth, shared by replicas) and then appends it as one JSON line to ``path`` (write, ``os.fsync``): the export a SIEM
+tails. It is thread-safe; the caller writes the record *before* posting anything to Slack, so the trail survives a
+Slack outage. Without a store (tools, some tests) only the JSON line is written. Records are plain data: the channel's "who
 closed what" line is rendered from them in ``bot.slack.messages.closed_line``. No Slack imports or syntax here.
 """
 
@@ -14,7 +16,10 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +56,15 @@ class AuditRecord:
 
 
 class AuditLog:
-    """Append-only JSONL file. ``append`` raises ``OSError`` when the record could not be made durable."""
+    """The store's audit table plus an append-only JSONL export.
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    ``append`` raises ``OSError`` (``bot.store.StoreError`` is one) when the record could not be made durable in
+    both; it still tries the other, so a record is never lost to one failing.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], store: Store | None = None) -> None:
         self.path = Path(path)
+        self.store = store
         self._lock = threading.Lock()
 
     def check_writable(self) -> None:
@@ -65,17 +75,21 @@ class AuditLog:
     def append(self, record: AuditRecord) -> None:
         if record.result not in RESULTS:
             raise ValueError(f"unknown audit result {record.result!r}")
-        line = json.dumps(record.to_json(), ensure_ascii=False, sort_keys=True) + "\n"
-        data = line.encode("utf-8")
-        with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        data = record.to_json()
+        failure: OSError | None = None
+        if self.store is not None:
             try:
-                written = 0
-                while written < len(data):
-                    written += os.write(fd, data[written:])
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+                data["id"] = self.store.add_audit(data)  # committed before anything else happens
+            except OSError as exc:
+                logger.error("audit: the record could not be committed to the state store: %s", exc)
+                failure = exc
+        try:
+            self._export(data)
+        except OSError as exc:
+            logger.error("audit: the record could not be appended to %s: %s", self.path, exc)
+            failure = failure or exc
+        if failure is not None:
+            raise failure
         logger.info(
             "audit: %s by %s in %s location=%s file=%s",
             record.result,
@@ -84,6 +98,19 @@ class AuditLog:
             record.location,
             record.file,
         )
+
+    def _export(self, data: dict[str, Any]) -> None:
+        line = json.dumps(data, ensure_ascii=False, sort_keys=True) + "\n"
+        encoded = line.encode("utf-8")
+        with self._lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            try:
+                written = 0
+                while written < len(encoded):
+                    written += os.write(fd, encoded[written:])
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def read(self) -> list[dict[str, Any]]:
         """All records (for tests and tools); a torn last line is skipped."""

@@ -1,8 +1,9 @@
-"""The one composition: settings -> ``QumuloClient`` -> ``LockService`` -> Bolt app.
+"""The one composition: settings -> ``QumuloClient`` -> ``LockService`` -> state store -> Bolt app.
 
 ``qlocks run`` and the gunicorn factory (``bot_from_env``), ``qlocks search`` (``build_domain``), the playground,
 the benchmark and the tests (``build_bot`` with their own Web API client, authorize stub or service) all build the
-stack here, so what they exercise is what production runs.
+stack here, so what they exercise is what production runs. One state store per process (``bot.store``), opened
+and migrated at start, closed with the bot.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.audit import AuditLog
 from bot.config import ConfigError, QlocksConfig, QumuloConfig, SlackConfig
 from bot.locks.service import LockService
 from bot.qumulo.client import QumuloClient
+from bot.store import Store, StoreError, open_store
 
 if TYPE_CHECKING:
     from slack_bolt.authorization import AuthorizeResult
@@ -52,13 +54,17 @@ class Bot:
     slack: SlackConfig
     qlocks: QlocksConfig
     domain: Domain
+    store: Store  # the bot owns it: ``close`` closes it
 
     @property
     def service(self) -> LockService:
         return self.domain.service
 
     def close(self) -> None:
-        self.domain.close()
+        try:
+            self.domain.close()
+        finally:
+            self.store.close()
 
 
 def build_domain(
@@ -82,13 +88,21 @@ def build_bot(
     process_before_response: bool = False,
     progress: ProgressPolicy | None = None,
     audit: AuditLog | None = None,
+    store: Store | None = None,
     clock: Callable[[], float] = time.time,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Bot:
-    """The whole stack. Without ``authorize`` Bolt runs ``auth.test`` against Slack now (a bad token raises)."""
+    """The whole stack. Without ``authorize`` Bolt runs ``auth.test`` against Slack now (a bad token raises).
+
+    Without ``store`` the one ``qlocks.database`` names is opened (and migrated); the bot owns it either way."""
     from bot.slack.app import build_app  # Slack loads only for callers that build the app
 
     domain = domain or build_domain(qumulo, qlocks)
+    try:
+        store = store or open_store(qlocks.database)
+    except BaseException:
+        domain.close()
+        raise
     try:
         app = build_app(
             slack=slack,
@@ -98,44 +112,59 @@ def build_bot(
             authorize=authorize,
             process_before_response=process_before_response,
             progress=progress,
-            audit=audit or AuditLog(qlocks.audit_log),
+            audit=audit or AuditLog(qlocks.audit_log, store),
+            store=store,
             clock=clock,
             monotonic=monotonic,
         )
     except BaseException:
         domain.close()
+        store.close()
         raise
-    return Bot(app=app, slack=slack, qlocks=qlocks, domain=domain)
+    return Bot(app=app, slack=slack, qlocks=qlocks, domain=domain, store=store)
 
 
 def bot_from_env(env: Mapping[str, str]) -> Bot:
-    """``qlocks run`` / gunicorn: validate every setting, check the audit log, build, ``auth.test``."""
+    """``qlocks run`` / gunicorn: validate every setting, check the audit log, open the state store, build,
+    ``auth.test``."""
     from slack_bolt.error import BoltError
     from slack_sdk.errors import SlackClientError
 
     qumulo = QumuloConfig.from_env(env)
     slack = SlackConfig.from_env(env)
     qlocks = QlocksConfig.from_env(env)
-    audit = AuditLog(qlocks.audit_log)
     try:
-        audit.check_writable()
+        AuditLog(qlocks.audit_log).check_writable()
     except OSError as exc:
         raise ConfigError(
             f"QLOCKS_AUDIT_LOG: cannot append to {qlocks.audit_log!r}: {exc.strerror}"
         ) from None
+    store = _open_store(qlocks)
+    audit = AuditLog(qlocks.audit_log, store)
     if not qlocks.admins and not qlocks.admin_groups:
         logger.warning("no QLOCKS_ADMINS or QLOCKS_ADMIN_GROUPS: nobody can close handles from Slack")
     sdk_logger = logging.getLogger("slack_sdk.web.base_client")
     quiet = _DropRequestFailures()  # auth.test failing to connect is reported below, in one line
     sdk_logger.addFilter(quiet)
     try:
-        return build_bot(qumulo=qumulo, slack=slack, qlocks=qlocks, audit=audit)
+        return build_bot(qumulo=qumulo, slack=slack, qlocks=qlocks, audit=audit, store=store)
     except BoltError as exc:  # auth.test refused the token
         raise ConfigError(f"SLACK_BOT_TOKEN: Slack refused it at start-up ({exc})") from None
     except (OSError, SlackClientError) as exc:  # auth.test never got an answer (URLError is an OSError)
         raise ConfigError(_unreachable(slack, exc)) from None
     finally:
         sdk_logger.removeFilter(quiet)
+
+
+def _open_store(qlocks: QlocksConfig) -> Store:
+    """The state store, migrated; a problem is one ``ConfigError`` line naming the setting (password masked)."""
+    try:
+        store = open_store(qlocks.database)
+    except StoreError as exc:
+        setting = "QLOCKS_DATABASE_URL" if qlocks.database_url else "QLOCKS_STATE_DIR"
+        raise ConfigError(f"{setting}: the state store cannot be used: {exc}") from None
+    logger.info("state store: %s", store.shown)
+    return store
 
 
 class _DropRequestFailures(logging.Filter):

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.store.url import DatabaseUrl, DatabaseUrlError, parse_database_url, sqlite_in
+
 
 class ConfigError(ValueError):
     """A missing or invalid setting; the message names the variable."""
@@ -315,11 +317,21 @@ class QlocksConfig:
     cache_ttl_s: float = 10.0
     cluster_name: str = "qumulo"
     port: int = 3000
+    state_dir: str = "qlocks-state"  # the default SQLite database goes here (created at start)
+    database_url: DatabaseUrl | None = None  # QLOCKS_DATABASE_URL; its repr masks the password
+
+    @property
+    def database(self) -> DatabaseUrl:
+        """Where the state store is: ``QLOCKS_DATABASE_URL``, else ``qlocks.db`` in ``QLOCKS_STATE_DIR``."""
+        return self.database_url or sqlite_in(self.state_dir)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> QlocksConfig:
         log_level_from_env(env)  # validated here too, for the gunicorn factory, which has no ``qlocks`` CLI
+        state_dir, database_url = _state(env)
         return cls(
+            state_dir=state_dir,
+            database_url=database_url,
             admins=_ids(env, "QLOCKS_ADMINS", ("U", "W")),
             admin_groups=_ids(env, "QLOCKS_ADMIN_GROUPS", ("S",)),
             channels=_ids(env, "QLOCKS_CHANNELS", ("C", "G", "D")),
@@ -328,6 +340,27 @@ class QlocksConfig:
             cluster_name=_get(env, "QLOCKS_CLUSTER_NAME") or _host_name(_get(env, "QUMULO_HOST")) or "qumulo",
             port=_int(env, "PORT", 3000, minimum=1, maximum=65535),
         )
+
+
+def _state(env: Mapping[str, str]) -> tuple[str, DatabaseUrl | None]:
+    """``QLOCKS_STATE_DIR`` (a directory, created at start if its parent exists) or ``QLOCKS_DATABASE_URL``."""
+    raw_dir = _get(env, "QLOCKS_STATE_DIR")
+    raw_url = _get(env, "QLOCKS_DATABASE_URL")
+    if raw_dir is not None and raw_url is not None:
+        raise ConfigError(
+            "QLOCKS_STATE_DIR and QLOCKS_DATABASE_URL are both set: set only one (the state dir holds the default "
+            "SQLite database; the URL names another database)"
+        )
+    if raw_url is not None:
+        try:
+            return "qlocks-state", parse_database_url(raw_url)
+        except DatabaseUrlError as exc:
+            raise ConfigError(f"QLOCKS_DATABASE_URL: {exc}") from None
+    state_dir = raw_dir or "qlocks-state"
+    target = Path(state_dir)
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"QLOCKS_STATE_DIR: {state_dir!r} is a file, not a directory")
+    return state_dir, None
 
 
 @dataclass(frozen=True, slots=True)

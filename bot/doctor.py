@@ -60,6 +60,7 @@ def run_doctor(env: Mapping[str, str], *, env_file: Path | None = None, out: Tex
             _certificate(report, qcfg)
         _cluster(report, qcfg)
     _audit_log(report, qlocks.audit_log if qlocks else (env.get("QLOCKS_AUDIT_LOG") or "").strip())
+    _database(report, qlocks)
     if slack is not None:
         _slack(report, slack)
 
@@ -230,6 +231,19 @@ def _cluster(report: _Report, qcfg: QumuloConfig) -> None:
             report.line(
                 False, f"{WRITE_PRIVILEGE} is missing: needed to {REQUIRED_PRIVILEGES[WRITE_PRIVILEGE]}"
             )
+
+
+def _database(report: _Report, qlocks: QlocksConfig | None) -> None:
+    """The state store answers (or can be created) and its schema is one this qlocks can use; read-only."""
+    from bot.store import StoreError, inspect
+
+    if qlocks is None:
+        return  # the settings line above already said what is wrong with QLOCKS_*
+    setting = "QLOCKS_DATABASE_URL" if qlocks.database_url else "QLOCKS_STATE_DIR"
+    try:
+        report.line(True, f"state store ({setting}): {inspect(qlocks.database)}")
+    except StoreError as exc:
+        report.line(False, f"state store ({setting}): {exc}: `qlocks run` will refuse to start")
 
 
 def _audit_log(report: _Report, path: str) -> None:

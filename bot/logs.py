@@ -4,8 +4,9 @@
 record that reaches it, whichever library logged it (slack_sdk's webhook retry handler logs the whole response_url on a
 connection reset; Bolt logs request bodies at debug), so redaction does not depend on each library behaving.
 
-Redacted: the values of the secret settings (tokens, password, signing secret), Slack tokens by shape (``xoxb-…``,
-``xapp-…``), Slack's response_url hosts, ``Bearer …`` / ``Authorization`` values, the ``token=`` form field, and every
+Redacted: the values of the secret settings (tokens, password, signing secret), the password in
+``QLOCKS_DATABASE_URL``, the password of any ``scheme://user:password@host`` URL and libpq's ``password=…``, Slack
+tokens by shape (``xoxb-…``, ``xapp-…``), Slack's response_url hosts, ``Bearer …`` / ``Authorization`` values, the ``token=`` form field, and every
 response_url the app has seen in a request (``Redactor.add``; the Slack middleware registers them). Logging is
 process-wide by nature, so the one ``REDACTOR`` is too.
 """
@@ -19,6 +20,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
+from bot.store.url import secrets_in
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 SECRET_SETTINGS = (
     "QUMULO_ACCESS_TOKEN",
@@ -27,6 +30,7 @@ SECRET_SETTINGS = (
     "SLACK_APP_TOKEN",
     "SLACK_SIGNING_SECRET",
 )
+DATABASE_URL = "QLOCKS_DATABASE_URL"  # not a secret itself: its password is (``bot.store.url.secrets_in``)
 MASK = "[redacted]"
 _MIN_SECRET = 6  # shorter values would mask ordinary words
 _MAX_LITERALS = 4096
@@ -39,7 +43,10 @@ _PATTERNS = (
     re.compile(r"(?i)(?<=authorization: )[^\r\n'\"]+"),
     re.compile(r"(?i)(?<=authorization': ')[^']+"),
     re.compile(r"(?<![A-Za-z_])(?<=token=)[^&\s'\"]+"),
+    re.compile(r"(?i)(?<=password=)[^&\s'\"]+"),
 )
+# scheme://user:PASSWORD@host: the user and host stay readable, the password goes (any length, unlike literals).
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s'\"]*:)[^@\s'\"/]+@")
 
 
 class Redactor(logging.Filter):
@@ -70,7 +77,7 @@ class Redactor(logging.Filter):
                 text = text.replace(literal, MASK)
         for pattern in _PATTERNS:
             text = pattern.sub(MASK, text)
-        return text
+        return _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}@", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -93,6 +100,7 @@ REDACTOR = Redactor()
 def configure(level: int, env: Mapping[str, str]) -> None:
     """Root logging for a qlocks process: stderr, ``FORMAT``, ``level``, the redactor on the handler."""
     REDACTOR.add(env.get(name) for name in SECRET_SETTINGS)
+    REDACTOR.add(secrets_in(env.get(DATABASE_URL)))
     root = logging.getLogger()
     handler = next((h for h in root.handlers if getattr(h, "qlocks", False)), None)
     if handler is None:

@@ -104,3 +104,38 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_sep("=", f"attack suite ({tally.PROFILE} profile)")
         for line in found:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """One throwaway PostgreSQL cluster for the session (about a second to start; see tests/pgcluster.py).
+
+    Skipped with the reason when Debian's ``postgresql`` is not installed (``make test`` installs it); under CI
+    (``CI=true``) that is a failure instead, so a green CI run always includes the PostgreSQL tests."""
+    from tests.pgcluster import PgCluster, find_bin
+
+    bindir = find_bin()
+    if bindir is None:
+        reason = (
+            "PostgreSQL tests need Debian's postgresql package (initdb, pg_ctl under /usr/lib/postgresql/*/bin): "
+            "`make system-deps` installs it"
+        )
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    cluster = PgCluster(bindir)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Any) -> Iterator[str]:
+    """A new, empty database in the session's cluster, dropped after the test."""
+    url = pg_cluster.create_database()
+    try:
+        yield url
+    finally:
+        pg_cluster.drop_database(url)

@@ -33,6 +33,7 @@ def _env(sim: Any, tmp_path: Path, **extra: str) -> dict[str, str]:
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": "test-signing-secret",
         "QLOCKS_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+        "QLOCKS_STATE_DIR": str(tmp_path / "state"),
         "QLOCKS_ADMINS": "U0ADMIN01",
     }
     env.update(extra)

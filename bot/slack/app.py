@@ -29,6 +29,7 @@ from bot.slack.verify import BodyError, parse_body, signature_problem, unhandled
 
 if TYPE_CHECKING:
     from bot.locks.service import LockService
+    from bot.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -130,8 +131,12 @@ def build_app(
     monotonic: Callable[[], float] = time.monotonic,
     progress: ProgressPolicy | None = None,
     audit: AuditLog | None = None,
+    store: Store | None = None,
 ) -> QlocksApp:
-    """Bolt app for HTTP or Socket Mode. ``authorize`` replaces the start-up ``auth.test`` (tests, playground)."""
+    """Bolt app for HTTP or Socket Mode. ``authorize`` replaces the start-up ``auth.test`` (tests, playground).
+
+    ``store`` holds the close claims (shared by every replica on the same database) and the audit records; without
+    one, claims are this app's own and the audit goes to the JSONL file only."""
     client = client or make_web_client(slack)
     app = QlocksApp(
         name="qlocks",
@@ -154,8 +159,8 @@ def build_app(
             ttl_s=GROUP_CACHE_TTL_S,
             clock=monotonic,
         ),
-        guard=CloseGuard(clock=monotonic, wall_clock=clock),
-        audit=audit or AuditLog(qlocks.audit_log),
+        guard=CloseGuard(store, scope=qlocks.cluster_name, clock=clock),
+        audit=audit or AuditLog(qlocks.audit_log, store),
         cluster=qlocks.cluster_name,
         clock=clock,
         monotonic=monotonic,

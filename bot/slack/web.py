@@ -106,6 +106,7 @@ def _refuse(status: int, reason: str) -> BoltResponse:
 
 def create_wsgi_app() -> WSGIApplication:
     """Gunicorn factory: ``.env`` + environment -> configs -> cluster client -> app -> WSGI callable."""
+    import atexit
     import os
 
     from bot.compose import bot_from_env
@@ -116,4 +117,5 @@ def create_wsgi_app() -> WSGIApplication:
 
     configure(logging.INFO, os.environ)  # gunicorn has no ``qlocks`` CLI to configure logging for us
     bot = bot_from_env(os.environ)
+    atexit.register(bot.close)  # the worker's state store (and cluster session) closed when it exits
     return make_wsgi_app(bot.app)

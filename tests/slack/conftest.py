@@ -65,13 +65,17 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 @dataclass
 class Harness:
-    """One bot against one simulator and one fake Slack; helpers speak Slack's wire format."""
+    """One bot against one simulator and one fake Slack; helpers speak Slack's wire format.
+
+    ``make_harness(store=…)`` builds it on a given state store (the bot owns and closes it); by default a SQLite
+    file in the test's tmp dir."""
 
     app: App
     fake: FakeSlack
     sim: Any
-    audit: AuditLog
+    audit: AuditLog  # reads the JSONL export
     service: Any
+    store: Any = None  # the bot's state store (bot.store.Store)
     _n: int = field(default=0)
 
     def _url(self, prefix: str, user: str) -> tuple[str, str]:
@@ -155,6 +159,7 @@ def make_harness(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Ca
         cache_ttl_s: float = 10.0,
         qumulo: dict[str, Any] | None = None,
         cluster: Any = None,
+        store: Any = None,
     ) -> Harness:
         cluster = cluster or sim
         qumulo_config = config_for(cluster, **(qumulo or {}))
@@ -163,6 +168,7 @@ def make_harness(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Ca
             admin_groups=frozenset(groups),
             channels=frozenset(channels),
             audit_log=str(tmp_path / "audit.jsonl"),
+            state_dir=str(tmp_path / "state"),
             cluster_name=CLUSTER,
             cache_ttl_s=cache_ttl_s,
         )
@@ -177,10 +183,16 @@ def make_harness(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Ca
             authorize=stub_authorize,
             process_before_response=process_before_response,
             progress=progress,
+            store=store,
         )
         cleanups.append(bot.close)
         return Harness(
-            app=bot.app, fake=fake_slack, sim=cluster, audit=AuditLog(qlocks.audit_log), service=bot.service
+            app=bot.app,
+            fake=fake_slack,
+            sim=cluster,
+            audit=AuditLog(qlocks.audit_log),
+            service=bot.service,
+            store=bot.store,
         )
 
     yield make

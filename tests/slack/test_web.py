@@ -136,6 +136,7 @@ def env_for(sim: Any, fake: FakeSlack, tmp_path: Path, **extra: str) -> dict[str
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": fake.api_url,
         "QLOCKS_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+        "QLOCKS_STATE_DIR": str(tmp_path / "state"),
         "QLOCKS_ADMINS": "U0ADMIN01",
         "QLOCKS_CLUSTER_NAME": "from-env",
     }

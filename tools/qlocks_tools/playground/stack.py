@@ -149,10 +149,14 @@ def start_bot(
     from bot.slack.run import make_http_server
     from bot.slack.web import EVENTS_PATH, make_wsgi_app
 
+    # The bot's state store (claims, audit records) is as new as the simulator: a fresh SQLite file per run.
+    state_dir = Path(tempfile.mkdtemp(prefix="qlocks-state-"))
+    closers.append(lambda: shutil.rmtree(state_dir, ignore_errors=True))
     qlocks = QlocksConfig(
         admins=frozenset({ALEX.id}),
         channels=frozenset({channel.id}),
         audit_log=str(audit_log),
+        state_dir=str(state_dir),
         cache_ttl_s=cache_ttl_s,
         cluster_name=cluster_name,
     )
