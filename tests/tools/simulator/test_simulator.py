@@ -471,6 +471,22 @@ def test_latency_and_delay_fault(sim: Simulator, rw: Api) -> None:
     assert time.monotonic() - started >= 0.2
 
 
+def test_a_gated_delay_holds_the_request_until_the_gate_opens(sim: Simulator, rw: Api) -> None:
+    gate = threading.Event()
+    fault = sim.state.inject_fault("/v1/session/who-am-i", kind="delay", delay_s=30, gate=gate)
+    answers: list[int] = []
+    t = threading.Thread(target=lambda: answers.append(rw.get("/v1/session/who-am-i").status_code))
+    t.start()
+    assert fault.reached.wait(5)
+    time.sleep(0.2)
+    assert t.is_alive() and not answers  # held: the gate is shut
+    gate.set()
+    t.join(5)
+    assert answers == [200]
+    with pytest.raises(ValueError):
+        sim.state.inject_fault("/", kind="status", gate=gate)
+
+
 def test_stop_wakes_hanging_requests() -> None:
     s = start_simulator(port=0, handles=5, seed=1)
     s.state.inject_fault("/v1/", kind="timeout", delay_s=60, count=None)

@@ -143,6 +143,10 @@ class Fault:
     method: str | None = None
     delay_s: float = 30.0  # for "timeout" (hang, then drop the connection) and "delay" (then answer normally)
     retry_after: int | None = None
+    # "delay" only: hold the request until ``gate`` is set (at most ``delay_s``) instead of for a fixed time, e.g.
+    # to kill a client while its request is in flight. ``reached`` is set when a request takes this fault.
+    gate: threading.Event | None = None
+    reached: threading.Event = field(default_factory=threading.Event)
 
     def matches(self, method: str, path: str) -> bool:
         return path.startswith(self.path_prefix) and (self.method is None or self.method == method)
@@ -175,6 +179,7 @@ class FaultPlan:
                         fault.count -= 1
                         if fault.count <= 0:
                             self._faults.remove(fault)
+                    fault.reached.set()
                     return fault
         return None
 
@@ -253,14 +258,18 @@ class Knobs:
         method: str | None = None,
         delay_s: float = 30.0,
         retry_after: int | None = None,
+        gate: threading.Event | None = None,
     ) -> Fault:
         """Fail the next ``count`` requests (None = forever) whose path starts with ``path_prefix``.
 
         kinds: ``status`` (JSON error with ``status``), ``reset`` (TCP RST, no response), ``timeout`` (hang for
         ``delay_s``, then drop), ``malformed`` (200 with truncated JSON), ``html`` (proxy error page),
-        ``delay`` (wait ``delay_s``, then answer normally).
+        ``delay`` (wait ``delay_s``, then answer normally; with ``gate``, wait until it is set, at most ``delay_s``).
+        The returned fault's ``reached`` event is set when a request takes it.
         """
-        return self.faults.add(Fault(path_prefix, kind, status, count, method, delay_s, retry_after))
+        if gate is not None and kind != "delay":
+            raise ValueError("gate= holds a request: only for kind='delay'")
+        return self.faults.add(Fault(path_prefix, kind, status, count, method, delay_s, retry_after, gate))
 
     def clear_faults(self) -> None:
         self.faults.clear()

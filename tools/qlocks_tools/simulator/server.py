@@ -14,6 +14,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -209,6 +210,13 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         """Carry out an injected fault. True when the request is finished (no normal response)."""
         logger.debug("injecting %s fault on %s %s", fault.kind, self.command, self.path)
         if fault.kind == "delay":
+            if fault.gate is not None:
+                deadline = time.monotonic() + fault.delay_s
+                while not fault.gate.wait(0.02) and time.monotonic() < deadline:
+                    if self.server.stopping.is_set():
+                        self._drop()
+                        return True
+                return False
             if self.server.stopping.wait(fault.delay_s):
                 self._drop()
                 return True
