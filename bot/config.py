@@ -6,14 +6,13 @@ Secrets are ``repr=False`` so a logged config never shows them.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.store.url import DatabaseUrl, DatabaseUrlError, parse_database_url, sqlite_in
+from bot.store.url import DatabaseUrl, DatabaseUrlError, is_loopback, parse_database_url, sqlite_in
 
 
 class ConfigError(ValueError):
@@ -217,7 +216,7 @@ class QumuloConfig:
         host = where.host
         if not host or "/" in host or " " in host:
             raise ConfigError(f"QUMULO_HOST must be a host name or IP address, got {host!r}")
-        if where.scheme == "http" and not _loopback(host):
+        if where.scheme == "http" and not is_loopback(host):
             raise ConfigError(
                 f"QUMULO_HOST: plain http:// to {host} would send the cluster's token unencrypted; use https:// "
                 "(http:// is accepted only for a simulator on this machine: localhost, 127.0.0.1, ::1)"
@@ -412,15 +411,6 @@ def _base_path(path: str) -> str:
             f"QUMULO_HOST: {path!r} is not a base path for the API (expected e.g. https://qumulo.example.com/api)"
         )
     return clean
-
-
-def _loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _host_name(host: str | None) -> str | None:

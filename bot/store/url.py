@@ -134,10 +134,15 @@ def _local(host: str, socket_host: str) -> bool:
     """A Unix socket or loopback: no network between qlocks and the server, so no TLS by default."""
     if not host:
         return not socket_host or socket_host.startswith("/")
+    return is_loopback(host)
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address (``127.x``, ``::1``): the one test, also used by ``bot.config``."""
     if host.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 
