@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RESULTS = ("closed", "gone", "changed", "still_open", "failed", "denied", "duplicate", "invalid", "error")
+#: In the store only: a close that is about to go out to the cluster. ``append(…, pending=id)`` turns it into the
+#: outcome; a replica that dies in between leaves it as ``closing``, so a close that may have happened is never
+#: missing from the audit trail.
+CLOSING = "closing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +76,34 @@ class AuditLog:
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         os.close(fd)
 
-    def append(self, record: AuditRecord) -> None:
+    def begin(self, record: AuditRecord) -> int | None:
+        """Commit a ``closing`` record to the store before a close goes out; its id for ``append(pending=)``.
+
+        None without a store (the JSONL export gets outcomes only) or when the store refused (logged; the close
+        still gets its outcome record).
+        """
+        if self.store is None:
+            return None
+        data = replace(record, result=CLOSING).to_json()
+        try:
+            return self.store.add_audit(data)
+        except OSError as exc:
+            logger.error("audit: the close could not be recorded before it went out: %s", exc)
+            return None
+
+    def append(self, record: AuditRecord, *, pending: int | None = None) -> None:
+        """Record an outcome: in the store (completing the ``closing`` record ``pending``, else a new one), then in
+        the JSONL export."""
         if record.result not in RESULTS:
             raise ValueError(f"unknown audit result {record.result!r}")
         data = record.to_json()
         failure: OSError | None = None
         if self.store is not None:
             try:
-                data["id"] = self.store.add_audit(data)  # committed before anything else happens
+                if pending is not None and self.store.complete_audit(pending, data):
+                    data["id"] = pending
+                else:
+                    data["id"] = self.store.add_audit(data)  # committed before anything else happens
             except OSError as exc:
                 logger.error("audit: the record could not be committed to the state store: %s", exc)
                 failure = exc

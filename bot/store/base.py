@@ -222,6 +222,16 @@ class Store:
             )
         return int(rows[0][0])
 
+    def complete_audit(self, record_id: int, record: Mapping[str, Any]) -> bool:
+        """Turn the ``closing`` record ``record_id`` (written before a close went out) into the attempt's outcome,
+        once: False when it is not (or no longer) a ``closing`` record."""
+        with self._backend.transaction() as tx:
+            rows = tx.execute(
+                "UPDATE audit_records SET result = ?, record = ? WHERE id = ? AND result = 'closing' RETURNING id",
+                (str(record.get("result") or ""), _json({**record, "id": record_id}), record_id),
+            )
+        return bool(rows)
+
     def audit_records(self, *, after_id: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         """Records in the order written, from after ``after_id`` (a tail); each with its ``id``."""
         with self._backend.transaction() as tx:

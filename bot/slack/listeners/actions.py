@@ -97,9 +97,9 @@ class _Attempt:
             cluster=self.deps.cluster,
         )
 
-    def audit(self, record: AuditRecord) -> bool:
+    def audit(self, record: AuditRecord, *, pending: int | None = None) -> bool:
         try:
-            self.deps.audit.append(record)
+            self.deps.audit.append(record, pending=pending)
         except OSError:
             logger.exception("could not write the audit record for %s (%s)", record.location, record.result)
             return False
@@ -131,6 +131,12 @@ def on_close(deps: Deps, *, ack: Ack, body: Body, client: WebClient, respond: Re
     )
 
 
+STOPPED_MID_CLOSE = (
+    "close sent to the cluster; if this record still says closing, qlocks stopped before the cluster answered "
+    "and the handle may or may not be closed"
+)
+
+
 def close_handle(deps: Deps, *, body: Body, client: WebClient, respond: Respond) -> None:
     """The work after the ack: decode, authorize, guard, close, audit, then tell Slack."""
     attempt = _Attempt(deps, body)
@@ -159,24 +165,29 @@ def close_handle(deps: Deps, *, body: Body, client: WebClient, respond: Respond)
         _ephemeral(respond, messages.duplicate(closer=claim.user_id, at=claim.at, settled=claim.settled))
         return
     settled = False
+    # Committed before anything can reach the cluster: if this process dies mid-close, the store still says who
+    # was closing what (a ``closing`` record); every path below completes it with the outcome.
+    pending = deps.audit.begin(attempt.record("closed", STOPPED_MID_CLOSE, ref=ref, searcher=searcher))
     try:
         outcome = deps.service.close(ref)
         # Only a close this bot made is settled (later clicks hear "closed by <@U> at HH:MM"). A handle found
         # gone was not closed by the clicker; a later click re-checks and is told it is gone, not who "closed" it.
         settled = outcome.status is CloseStatus.CLOSED
     except QumuloError as exc:
-        attempt.audit(attempt.record("failed", str(exc), ref=ref, searcher=searcher))
+        attempt.audit(attempt.record("failed", str(exc), ref=ref, searcher=searcher), pending=pending)
         _ephemeral(respond, messages.close_error(exc, path=ref.path, cluster=deps.cluster))
         return
     except Exception as exc:  # not handled here: audited (every attempt is), then the app's error handler
-        attempt.audit(attempt.record("error", type(exc).__name__, ref=ref, searcher=searcher))
+        attempt.audit(
+            attempt.record("error", type(exc).__name__, ref=ref, searcher=searcher), pending=pending
+        )
         raise
     finally:
         deps.guard.finish(ref.location, settled=settled)
     record = attempt.record(
         outcome.status.value, outcome.message, ref=ref, outcome=outcome, searcher=searcher
     )
-    audited = attempt.audit(record)
+    audited = attempt.audit(record, pending=pending)
     if outcome.status is not CloseStatus.CLOSED:
         _ephemeral(respond, messages.close_refused(outcome))
         block_id = action.get("block_id")
