@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from bot.audit import AuditLog
 from bot.config import ConfigError, QlocksConfig, QumuloConfig, SlackConfig
 from bot.locks.service import LockService
-from bot.metrics import Metrics
+from bot.metrics import Metrics, readiness
 from bot.qumulo.client import QumuloClient
 from bot.store import Store, StoreError, open_store
 
@@ -68,6 +68,11 @@ class Bot:
             self.domain.close()
         finally:
             self.store.close()
+
+    def not_ready(self) -> str | None:
+        """``/readyz``: None when the cluster (who-am-i) and the state store (ping) both answer, within a few
+        seconds; else one line naming which did not."""
+        return readiness({"cluster": self.domain.client.who_am_i, "database": self.store.ping})
 
 
 def build_domain(

@@ -9,9 +9,14 @@ may build several bots, as the tests do). ``bot.compose`` creates a ``Metrics`` 
 - ``qlocks_slack_api_errors_total{method,error}`` (Web API calls and response_url posts that failed).
 
 ``render()`` is the Prometheus text format for ``GET /metrics``. No label ever carries a path, user or token.
+``readiness(checks)`` runs named checks (the cluster's who-am-i, the state store's ping) at once, bounded by a timeout,
+for ``GET /readyz``.
 """
 
 from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -76,4 +81,35 @@ class Metrics:
         return bytes(generate_latest(self.registry))
 
 
-__all__ = ["CONTENT_TYPE", "Metrics"]
+READY_TIMEOUT_S = 3.0
+
+
+def readiness(
+    checks: Mapping[str, Callable[[], object]], *, timeout_s: float = READY_TIMEOUT_S
+) -> str | None:
+    """None when every check returned within ``timeout_s``; else one line naming the first one that did not (and
+    only the exception's type: its text may name hosts or URLs, never shown to whoever probes)."""
+    problems: dict[str, str] = {}
+    threads: dict[str, threading.Thread] = {}
+    for name, check in checks.items():
+
+        def run(name: str = name, check: Callable[[], object] = check) -> None:
+            try:
+                check()
+            except Exception as exc:
+                problems[name] = type(exc).__name__
+
+        thread = threading.Thread(target=run, name=f"qlocks-ready-{name}", daemon=True)
+        threads[name] = thread
+        thread.start()
+    for thread in threads.values():
+        thread.join(timeout_s)  # at most ``timeout_s`` in all: the checks run at the same time
+    for name, thread in threads.items():
+        if thread.is_alive():
+            return f"{name}: no answer within {timeout_s:g} s"
+        if name in problems:
+            return f"{name}: {problems[name]}"
+    return None
+
+
+__all__ = ["CONTENT_TYPE", "READY_TIMEOUT_S", "Metrics", "readiness"]
