@@ -19,7 +19,7 @@ from bot.audit import AuditLog
 from bot.config import ConfigError, QlocksConfig, QumuloConfig, SlackConfig
 from bot.locks.service import LockService
 from bot.metrics import Metrics, readiness
-from bot.qumulo.client import QumuloClient
+from bot.qumulo.client import ClientStats, QumuloClient
 from bot.store import Store, StoreError, open_store
 
 if TYPE_CHECKING:
@@ -108,8 +108,7 @@ def build_bot(
 
     domain = domain or build_domain(qumulo, qlocks)
     metrics = metrics or Metrics()
-    domain.client.stats.listen(metrics.cluster_request)
-    domain.service.observe(metrics)
+    _wire(domain, metrics)
     try:
         store = store or open_store(qlocks.database)
     except BaseException:
@@ -135,6 +134,16 @@ def build_bot(
         store.close()
         raise
     return Bot(app=app, slack=slack, qlocks=qlocks, domain=domain, store=store, metrics=metrics)
+
+
+def _wire(domain: Domain, metrics: Metrics) -> None:
+    """Count the domain's cluster requests and searches; a stand-in client or service (tests) without these seams
+    is simply not counted."""
+    stats = getattr(domain.client, "stats", None)
+    if isinstance(stats, ClientStats):
+        stats.listen(metrics.cluster_request)
+    if isinstance(domain.service, LockService):
+        domain.service.observe(metrics)
 
 
 def bot_from_env(env: Mapping[str, str]) -> Bot:
