@@ -8,16 +8,19 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from qlocks_tools.fakeslack import FakeSlack
 
 from bot.config import ConfigError, QlocksConfig
 from bot.metrics import Metrics, readiness
 from bot.slack.run import ThreadingWSGIServer, make_http_server, start_ops_server
 from bot.slack.web import make_wsgi_app
 from tests.slack.conftest import ADMIN, BOT_TOKEN, Harness
+from tests.slack.test_web import env_for
 
 PATH = "/Finance/2026/budget-q3.xlsx"
 
@@ -234,3 +237,43 @@ def test_each_bot_has_its_own_registry(make_harness: Any) -> None:
         is None
     )
     assert isinstance(Metrics().render(), bytes)
+
+
+def test_qlocks_run_serves_ops_on_both_ports(
+    sim: Any, fake_slack: FakeSlack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``run_bot`` in HTTP mode with ``QLOCKS_METRICS_PORT``: the composed stack (``bot_from_env``) serves
+    ``/metrics`` and ``/readyz`` on ``$PORT`` and on the operations port (loopback). Both bind port 0 here."""
+    import bot.slack.run as run
+
+    make = run.make_http_server
+    asked: list[tuple[str, int]] = []
+    servers: list[ThreadingWSGIServer] = []
+
+    def any_free_port(wsgi: Any, **kwargs: Any) -> ThreadingWSGIServer:
+        asked.append((kwargs.get("host", "0.0.0.0"), kwargs.pop("port")))
+        server = make(wsgi, **kwargs, port=0)
+        servers.append(server)
+        return server
+
+    monkeypatch.setattr(run, "make_http_server", any_free_port)
+    ready = threading.Event()
+    result: list[int] = []
+    env = env_for(sim, fake_slack, tmp_path, PORT="8765", QLOCKS_METRICS_PORT="9109")
+    thread = threading.Thread(
+        target=lambda: result.append(run.run_bot(env, on_listening=lambda _: ready.set())), daemon=True
+    )
+    thread.start()
+    assert ready.wait(10)
+    assert asked == [("127.0.0.1", 9109), ("0.0.0.0", 8765)]
+    ops, web = (f"http://127.0.0.1:{s.server_address[1]}" for s in servers)
+    for base in (ops, web):
+        assert get(base + "/readyz")[0::2] == (200, "ready\n")
+        status, _, text = get(base + "/metrics")
+        assert status == 200
+        assert sample(text, "qlocks_cluster_requests_total", endpoint="/v1/session/who-am-i", status="200")
+    servers[1].shutdown()
+    thread.join(10)
+    assert result == [0]
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(ops + "/healthz", timeout=2)
