@@ -152,6 +152,12 @@ def test_healthz_and_readyz_follow_the_cluster(http: tuple[Harness, str]) -> Non
     assert get(base + "/healthz")[0] == 200  # alive, just not ready
 
 
+def test_readyz_names_the_database_when_it_does_not_answer(http: tuple[Harness, str]) -> None:
+    h, base = http
+    h.store.close()  # the state store gone from under the bot (its connection closed)
+    assert get(base + "/readyz")[0::2] == (503, "not ready: database: StoreError\n")
+
+
 def test_readiness_is_bounded_and_names_the_check() -> None:
     hang = threading.Event()
     started = time.monotonic()
