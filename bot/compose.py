@@ -3,7 +3,8 @@
 ``qlocks run`` and the gunicorn factory (``bot_from_env``), ``qlocks search`` (``build_domain``), the playground,
 the benchmark and the tests (``build_bot`` with their own Web API client, authorize stub or service) all build the
 stack here, so what they exercise is what production runs. One state store per process (``bot.store``), opened
-and migrated at start, closed with the bot.
+and migrated at start, closed with the bot. One ``Metrics`` (its own Prometheus registry) per bot (``bot.metrics``),
+wired here to the cluster client, the search service and the app.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from bot.audit import AuditLog
 from bot.config import ConfigError, QlocksConfig, QumuloConfig, SlackConfig
 from bot.locks.service import LockService
-from bot.qumulo.client import QumuloClient
+from bot.metrics import Metrics, readiness
+from bot.qumulo.client import ClientStats, QumuloClient
 from bot.store import Store, StoreError, open_store
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ class Bot:
     qlocks: QlocksConfig
     domain: Domain
     store: Store  # the bot owns it: ``close`` closes it
+    metrics: Metrics  # this bot's Prometheus registry (``/metrics``)
 
     @property
     def service(self) -> LockService:
@@ -65,6 +68,11 @@ class Bot:
             self.domain.close()
         finally:
             self.store.close()
+
+    def not_ready(self) -> str | None:
+        """``/readyz``: None when the cluster (who-am-i) and the state store (ping) both answer, within a few
+        seconds; else one line naming which did not."""
+        return readiness({"cluster": self.domain.client.who_am_i, "database": self.store.ping})
 
 
 def build_domain(
@@ -91,6 +99,7 @@ def build_bot(
     store: Store | None = None,
     clock: Callable[[], float] = time.time,
     monotonic: Callable[[], float] = time.monotonic,
+    metrics: Metrics | None = None,
 ) -> Bot:
     """The whole stack. Without ``authorize`` Bolt runs ``auth.test`` against Slack now (a bad token raises).
 
@@ -98,6 +107,8 @@ def build_bot(
     from bot.slack.app import build_app  # Slack loads only for callers that build the app
 
     domain = domain or build_domain(qumulo, qlocks)
+    metrics = metrics or Metrics()
+    _wire(domain, metrics)
     try:
         store = store or open_store(qlocks.database)
     except BaseException:
@@ -116,12 +127,23 @@ def build_bot(
             store=store,
             clock=clock,
             monotonic=monotonic,
+            metrics=metrics,
         )
     except BaseException:
         domain.close()
         store.close()
         raise
-    return Bot(app=app, slack=slack, qlocks=qlocks, domain=domain, store=store)
+    return Bot(app=app, slack=slack, qlocks=qlocks, domain=domain, store=store, metrics=metrics)
+
+
+def _wire(domain: Domain, metrics: Metrics) -> None:
+    """Count the domain's cluster requests and searches; a stand-in client or service (tests) without these seams
+    is simply not counted."""
+    stats = getattr(domain.client, "stats", None)
+    if isinstance(stats, ClientStats):
+        stats.listen(metrics.cluster_request)
+    if isinstance(domain.service, LockService):
+        domain.service.observe(metrics)
 
 
 def bot_from_env(env: Mapping[str, str]) -> Bot:

@@ -318,6 +318,8 @@ class QlocksConfig:
     port: int = 3000
     state_dir: str = "qlocks-state"  # the default SQLite database goes here (created at start)
     database_url: DatabaseUrl | None = None  # QLOCKS_DATABASE_URL; its repr masks the password
+    metrics_port: int | None = None  # QLOCKS_METRICS_PORT: /metrics, /healthz, /readyz on their own port
+    metrics_host: str = "127.0.0.1"  # QLOCKS_METRICS_HOST: the address that port listens on
 
     @property
     def database(self) -> DatabaseUrl:
@@ -338,7 +340,30 @@ class QlocksConfig:
             cache_ttl_s=_number(env, "QLOCKS_CACHE_TTL_S", 10.0, minimum=0, maximum=3600),
             cluster_name=_get(env, "QLOCKS_CLUSTER_NAME") or _host_name(_get(env, "QUMULO_HOST")) or "qumulo",
             port=_int(env, "PORT", 3000, minimum=1, maximum=65535),
+            metrics_port=_metrics_port(env),
+            metrics_host=_metrics_host(env),
         )
+
+
+def _metrics_port(env: Mapping[str, str]) -> int | None:
+    if _get(env, "QLOCKS_METRICS_PORT") is None:
+        return None
+    return _int(env, "QLOCKS_METRICS_PORT", 0, minimum=1, maximum=65535)
+
+
+_LISTEN_HOST = re.compile(r"[A-Za-z0-9.\-]{1,253}|\[?[0-9A-Fa-f:.]+\]?")
+
+
+def _metrics_host(env: Mapping[str, str]) -> str:
+    """``QLOCKS_METRICS_HOST``: an IP address or host name to listen on (default loopback only)."""
+    raw = _get(env, "QLOCKS_METRICS_HOST")
+    if raw is None:
+        return "127.0.0.1"
+    if not _LISTEN_HOST.fullmatch(raw):
+        raise ConfigError(
+            f"QLOCKS_METRICS_HOST must be an IP address or host name to listen on (e.g. 0.0.0.0), got {raw!r}"
+        )
+    return raw.strip("[]")
 
 
 def _state(env: Mapping[str, str]) -> tuple[str, DatabaseUrl | None]:

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 from bot.locks import assemble, searches
 from bot.locks import close as closing
@@ -37,6 +38,13 @@ from bot.qumulo.errors import QumuloAuthError, QumuloError, QumuloNotFound, Qumu
 from bot.qumulo.models import CloseReply
 
 logger = logging.getLogger(__name__)
+
+
+class SearchObserver(Protocol):
+    """Told of every search (``LockService.observe``): its kind, outcome (``ok``, ``no_such_file``, ``permission``,
+    ``error``), how long it took and whether the result cache answered it. Metrics live outside the domain."""
+
+    def searched(self, kind: str, outcome: str, seconds: float, *, cached: bool) -> None: ...
 
 
 class LockService:
@@ -83,6 +91,12 @@ class LockService:
         self._results: TTLCache[tuple[str, str], SearchResult] = TTLCache(
             cache_ttl_s, clock=clock, max_entries=256
         )
+        self._observers: list[SearchObserver] = []
+        self._timer = time.perf_counter
+
+    def observe(self, observer: SearchObserver) -> None:
+        """Tell ``observer`` of every search from now on."""
+        self._observers.append(observer)
 
     def __enter__(self) -> LockService:
         return self
@@ -106,7 +120,24 @@ class LockService:
     def search(self, query: Query, *, progress: Progress | None = None) -> SearchResult:
         """Run a parsed search (``parse_query``). Raises ``QueryError`` (user-facing) or ``QumuloError``."""
         key = (query.kind.value, query.value.casefold() if query.kind is QueryKind.FRAGMENT else query.value)
-        result = self._results.get(key, lambda: self._search(query, progress))
+        loaded: list[bool] = []
+
+        def load() -> SearchResult:
+            loaded.append(True)
+            return self._search(query, progress)
+
+        started = self._timer()
+        outcome = "error"
+        try:
+            result = self._results.get(key, load)
+            outcome = "no_such_file" if result.no_such_file else "ok"
+        except (QumuloAuthError, QumuloPermissionError):
+            outcome = "permission"
+            raise
+        finally:
+            elapsed = self._timer() - started
+            for observer in self._observers:
+                observer.searched(query.kind.value, outcome, elapsed, cached=not loaded)
         # One cache entry serves every spelling of the same search (``Budget``/``budget``, a UNC path and its
         # smb:// URL); the answer must still quote what *this* caller typed, not the first caller's text.
         return result if result.query == query else dataclasses.replace(result, query=query)
@@ -202,4 +233,4 @@ class LockService:
         return closing.settle(ref, what, handles, checked, reply)
 
 
-__all__ = ["LockService", "Progress"]
+__all__ = ["LockService", "Progress", "SearchObserver"]

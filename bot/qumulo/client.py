@@ -21,7 +21,7 @@ import threading
 import urllib.parse
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,26 +56,52 @@ from bot.qumulo.paging import flatten, iter_pages, with_query
 logger = logging.getLogger(__name__)
 
 
+# (endpoint, status): "200", "404", … or, with no HTTP answer, "timeout", "connection", "retries", "tls"
+RequestListener = Callable[[str, str], None]
+
+
 @dataclass
 class ClientStats:
-    """API calls made by this client (for tests and the benchmark). Thread-safe."""
+    """API calls made by this client (for tests, the benchmark and metrics). Thread-safe.
+
+    ``listen(fn)`` has ``fn(endpoint, status)`` called for every request: answered ones with the HTTP status,
+    failed ones (counted nowhere else here) with ``timeout``, ``connection``, ``retries`` or ``tls``."""
 
     requests: int = 0
     bytes_received: int = 0
     by_endpoint: Counter[str] = field(default_factory=Counter)
+    by_status: Counter[tuple[str, str]] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _listeners: list[RequestListener] = field(default_factory=list, repr=False)
 
-    def record(self, endpoint: str, nbytes: int) -> None:
+    def listen(self, listener: RequestListener) -> None:
+        with self._lock:
+            self._listeners.append(listener)
+
+    def record(self, endpoint: str, nbytes: int, status: int | str = 200) -> None:
         with self._lock:
             self.requests += 1
             self.bytes_received += nbytes
             self.by_endpoint[endpoint] += 1
+            self.by_status[(endpoint, str(status))] += 1
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(endpoint, str(status))
+
+    def failed(self, endpoint: str, reason: str) -> None:
+        """A request that got no HTTP answer (``timeout``, ``connection``, ``retries``, ``tls``)."""
+        with self._lock:
+            self.by_status[(endpoint, reason)] += 1
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(endpoint, reason)
 
     def reset(self) -> None:
         with self._lock:
             self.requests = 0
             self.bytes_received = 0
             self.by_endpoint.clear()
+            self.by_status.clear()
 
 
 def file_ref(path_or_id: str) -> str:
@@ -235,19 +261,23 @@ class QumuloClient:
                 verify=self.config.verify,
             )
         except requests.exceptions.SSLError as exc:
+            self.stats.failed(endpoint, "tls")
             raise QumuloTLSError(self._tls_failure(exc), endpoint=endpoint) from exc
         except requests.exceptions.Timeout as exc:
+            self.stats.failed(endpoint, "timeout")
             raise QumuloTimeout(
                 f"The cluster at {self.config.base_url} did not answer {endpoint} within "
                 f"{self.config.timeout_s:g} s (QUMULO_TIMEOUT_S)",
                 endpoint=endpoint,
             ) from exc
         except requests.exceptions.RetryError as exc:
+            self.stats.failed(endpoint, "retries")
             raise QumuloConnectionError(
                 f"The cluster at {self.config.base_url} kept failing on {endpoint}; gave up after retries",
                 endpoint=endpoint,
             ) from exc
         except requests.exceptions.ConnectionError as exc:
+            self.stats.failed(endpoint, "timeout" if _timed_out(exc) else "connection")
             if _timed_out(exc):
                 raise QumuloTimeout(
                     f"The cluster at {self.config.base_url} did not answer {endpoint} within "
@@ -266,10 +296,11 @@ class QumuloClient:
                 endpoint=endpoint,
             ) from exc
         except requests.exceptions.RequestException as exc:
+            self.stats.failed(endpoint, "connection")
             raise QumuloConnectionError(
                 f"Request to {endpoint} failed: {type(exc).__name__}", endpoint=endpoint
             ) from exc
-        self.stats.record(endpoint, len(resp.content))
+        self.stats.record(endpoint, len(resp.content), resp.status_code)
         if not 200 <= resp.status_code < 300:
             raise error_from_response(resp.status_code, resp.content, endpoint=endpoint)
         if not resp.content:

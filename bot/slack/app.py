@@ -25,10 +25,12 @@ from bot.slack.background import Background, Inline
 from bot.slack.deps import Deps, ProgressPolicy
 from bot.slack.errors import report_error
 from bot.slack.guard import CloseGuard
+from bot.slack.replies import ObservedRespond
 from bot.slack.verify import BodyError, parse_body, signature_problem, unhandled_shape
 
 if TYPE_CHECKING:
     from bot.locks.service import LockService
+    from bot.metrics import Metrics
     from bot.store import Store
 
 logger = logging.getLogger(__name__)
@@ -44,13 +46,17 @@ def make_web_client(slack: SlackConfig) -> WebClient:
     return WebClient(token=slack.bot_token, base_url=slack.api_url or WebClient.BASE_URL)
 
 
-def _members_of(client: WebClient) -> Callable[[str], list[str]]:
+def _members_of(client: WebClient, metrics: Metrics | None = None) -> Callable[[str], list[str]]:
     def members_of(group: str) -> list[str]:
         try:
             resp = client.usergroups_users_list(usergroup=group)
         except SlackApiError as exc:
+            if metrics is not None:
+                metrics.slack_error("usergroups.users.list", str(exc.response.get("error") or "error"))
             raise GroupLookupError(f"{group}: {exc.response.get('error')}") from exc
         except (SlackClientError, OSError) as exc:
+            if metrics is not None:
+                metrics.slack_error("usergroups.users.list", type(exc).__name__)
             raise GroupLookupError(f"{group}: {type(exc).__name__}") from exc
         users = resp.get("users")
         if not isinstance(users, list):
@@ -132,6 +138,7 @@ def build_app(
     progress: ProgressPolicy | None = None,
     audit: AuditLog | None = None,
     store: Store | None = None,
+    metrics: Metrics | None = None,
 ) -> QlocksApp:
     """Bolt app for HTTP or Socket Mode. ``authorize`` replaces the start-up ``auth.test`` (tests, playground).
 
@@ -155,7 +162,7 @@ def build_app(
             admins=qlocks.admins,
             admin_groups=qlocks.admin_groups,
             channels=qlocks.channels,
-            members_of=_members_of(client),
+            members_of=_members_of(client, metrics),
             ttl_s=GROUP_CACHE_TTL_S,
             clock=monotonic,
         ),
@@ -168,10 +175,25 @@ def build_app(
         run=Inline()
         if process_before_response
         else Background(workers=WORK_THREADS, cluster=qlocks.cluster_name),
+        metrics=metrics,
     )
+    if metrics is not None:
+        app.use(_observed_respond(metrics))
     listeners.register(app, deps)
     app.error(_error_handler(deps))
     return app
+
+
+def _observed_respond(metrics: Metrics) -> Callable[..., None]:
+    """Middleware: every listener's ``respond`` counts its failed posts (``bot.slack.replies.ObservedRespond``)."""
+
+    def observe(context: BoltContext, next: Callable[[], None]) -> None:
+        respond = context.respond
+        if respond is not None and not isinstance(respond, ObservedRespond):
+            context["respond"] = ObservedRespond(respond, metrics.slack_error)
+        next()
+
+    return observe
 
 
 # Bolt reads SLACK_BOT_TOKEN from the environment on its own and then warns, on every start, that it will not use

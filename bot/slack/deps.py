@@ -14,6 +14,7 @@ from bot.slack.guard import CloseGuard
 
 if TYPE_CHECKING:
     from bot.locks.service import LockService
+    from bot.metrics import Metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +40,4 @@ class Deps:
     monotonic: Callable[[], float] = time.monotonic  # progress throttling
     progress: ProgressPolicy = field(default_factory=ProgressPolicy)
     run: Runner = field(default_factory=Inline)  # where the work after ack() runs (bot.slack.background)
+    metrics: Metrics | None = None  # closes and Slack API errors are counted here (bot.metrics)

@@ -76,6 +76,7 @@ class Harness:
     audit: AuditLog  # reads the JSONL export
     service: Any
     store: Any = None  # the bot's state store (bot.store.Store)
+    bot: Any = None  # the whole stack (bot.compose.Bot): its metrics and readiness
     _n: int = field(default=0)
 
     def _url(self, prefix: str, user: str) -> tuple[str, str]:
@@ -193,6 +194,7 @@ def make_harness(sim: Any, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[Ca
             audit=AuditLog(qlocks.audit_log),
             service=bot.service,
             store=bot.store,
+            bot=bot,
         )
 
     yield make

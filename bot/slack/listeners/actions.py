@@ -98,6 +98,8 @@ class _Attempt:
         )
 
     def audit(self, record: AuditRecord, *, pending: int | None = None) -> bool:
+        if self.deps.metrics is not None:  # every close attempt is audited once: counted here, by its result
+            self.deps.metrics.closed(record.result)
         try:
             self.deps.audit.append(record, pending=pending)
         except OSError:
@@ -211,12 +213,14 @@ def close_handle(deps: Deps, *, body: Body, client: WebClient, respond: Respond)
             row=outcome.row,
         ),
     )
-    _announce(record, client=client, respond=respond, channel=attempt.channel_id)
+    _announce(record, client=client, respond=respond, channel=attempt.channel_id, deps=deps)
     if not audited:
         _ephemeral(respond, messages.audit_failed())
 
 
-def _announce(record: AuditRecord, *, client: WebClient, respond: Respond, channel: str | None) -> None:
+def _announce(
+    record: AuditRecord, *, client: WebClient, respond: Respond, channel: str | None, deps: Deps
+) -> None:
     """The channel's who-closed-what line: through the click's response_url first (``in_channel``, a new message),
     which works in private channels, DMs and group DMs the bot is not a member of (``chat:write.public`` covers
     public channels only); through ``chat.postMessage`` when that post fails; a warning to the clicker when both do.
@@ -242,6 +246,8 @@ def _announce(record: AuditRecord, *, client: WebClient, respond: Respond, chann
         error = str(exc.response.get("error") or "error")
     except (SlackClientError, OSError) as exc:
         error = type(exc).__name__
+    if deps.metrics is not None:
+        deps.metrics.slack_error("chat.postMessage", error)
     logger.warning("the close note could not be posted (response_url failed; chat.postMessage: %s)", error)
     _ephemeral(respond, messages.post_failed(error))
 
