@@ -17,10 +17,10 @@ from qlocks_tools.fakeslack import FakeSlack
 
 from bot.config import ConfigError, QlocksConfig
 from bot.metrics import Metrics, readiness
-from bot.slack.run import ThreadingWSGIServer, make_http_server, start_ops_server
+from bot.slack.run import ThreadingWSGIServer, start_ops_server
 from bot.slack.web import make_wsgi_app
 from tests.slack.conftest import ADMIN, BOT_TOKEN, Harness
-from tests.slack.test_web import env_for
+from tests.slack.test_web import env_for, serve
 
 PATH = "/Finance/2026/budget-q3.xlsx"
 
@@ -41,18 +41,6 @@ def sample(text: str, name: str, **labels: str) -> float | None:
             if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
                 return float(s.value)
     return None
-
-
-def serve(wsgi: Any) -> Iterator[str]:
-    server: ThreadingWSGIServer = make_http_server(wsgi, host="127.0.0.1", port=0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture
