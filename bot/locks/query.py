@@ -74,6 +74,12 @@ def _strip_wrappers(text: str) -> str:
     return text
 
 
+def last_name(value: str) -> str:
+    """The file or folder name a path, UNC or URL ends in (``\\\\c\\Fin\\budget.xlsx`` -> ``budget.xlsx``): what to
+    suggest searching for when the full path does not exist."""
+    return value.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or value
+
+
 def normalize_path(path: str) -> str:
     """``/a//b/./c/`` -> ``/a/b/c``. Raises ``QueryError`` on ``..`` (never resolved, never sent)."""
     parts = []
@@ -175,6 +181,7 @@ __all__ = [
     "MIN_FRAGMENT",
     "QueryError",
     "example_list",
+    "last_name",
     "normalize_path",
     "parse_query",
     "quoted",

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from bot.locks.models import FileGroup, LockRow, QueryKind, SearchResult
-from bot.locks.query import example_list, quoted
+from bot.locks.query import example_list, last_name, quoted
 from bot.locks.shares import ShareLocation
 from bot.locks.timefmt import format_duration
 
@@ -39,7 +39,7 @@ def no_match_hint(result: SearchResult) -> str:
         where = (
             f" ({result.resolved_path})" if result.resolved_path and result.resolved_path != q.value else ""
         )
-        name = q.value.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or q.value
+        name = last_name(q.value)
         return (
             f"{q.value}{where} does not exist on {result.cluster}. Paths are case-sensitive: check the spelling, "
             f"or search for part of the name, e.g. {quoted(name)}."

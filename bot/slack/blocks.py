@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.locks.models import FileGroup, HandleRef, LockRow, SearchResult
+from bot.locks.query import last_name
 from bot.locks.shares import ShareLocation
 from bot.locks.timefmt import format_duration
 from bot.slack.pages import TEXT_BUDGET, length, page_of, plan, shrink, text_size
@@ -302,7 +303,7 @@ def _empty_message(result: SearchResult, *, searcher: str | None, now: float) ->
         where = f"{code(query, 1000)}"
         if result.resolved_path and result.resolved_path != query:
             where += f" ({code(result.resolved_path, 1000)})"
-        name = result.query.value.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or result.query.value
+        name = last_name(result.query.value)
         body = (
             f"{where} does not exist on *{escape_clip(result.cluster, 100)}*. Paths are case-sensitive: check the "
             f"spelling, or search for part of the name: {code('/qlocks search ' + name, 300)}"
