@@ -15,8 +15,6 @@ Paged listings follow ``paging.py``; HTTP statuses become exceptions in ``mappin
 from __future__ import annotations
 
 import logging
-import socket
-import ssl
 import threading
 import urllib.parse
 import warnings
@@ -430,23 +428,19 @@ def _timed_out(exc: requests.exceptions.ConnectionError) -> bool:
 
 def _speaks_tls_instead(config: QumuloConfig) -> bool:
     """After an ``http://`` request failed: does that port complete a TLS handshake? (A TLS server drops or
-    rejects plain HTTP, which otherwise reads as "remotedisconnected".) Only a handshake, never a request: nothing
-    is sent, so the certificate needs no checking for this question."""
+    rejects plain HTTP, which otherwise reads as "remotedisconnected".) ``tls.fetch_chain`` only reads what the
+    server presents and sends nothing, so the certificate needs no checking for this question."""
     if config.scheme != "http":
         return False
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = (
-        ssl.CERT_NONE
-    )  # the question is "is this TLS?", not "is it trusted?"; no data is sent
+    from bot.qumulo.tls import fetch_chain
+
     try:
-        with (
-            socket.create_connection((config.host, config.port), timeout=min(config.timeout_s, 3.0)) as sock,
-            context.wrap_socket(sock, server_hostname=config.host),
-        ):
-            return True
-    except (OSError, ValueError):  # ssl.SSLError is an OSError
+        fetch_chain(config.host, config.port, timeout_s=min(config.timeout_s, 3.0))
+    except OSError:  # no handshake (ssl.SSLError is an OSError): not TLS either
         return False
+    except ValueError:  # the handshake completed; only the certificate could not be read
+        return True
+    return True
 
 
 def _reason(exc: Exception) -> str:
